@@ -1,0 +1,67 @@
+"""archgen: quantized neural networks to FPGA accelerators.
+
+    >>> import archgen
+    >>> model = archgen.load("mlp.onnx")
+    >>> y = model.golden(x)          # bit-accurate numpy execution of the hardware
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .config import Config, load_config
+from .errors import (ArchgenError, ConfigError, ModelError, ToolNotFoundError,
+                     UnsupportedOpError, VerificationError)
+from .ir import Graph
+
+__version__ = "0.1.0"
+
+__all__ = ["load", "Model", "Config", "load_config", "ArchgenError", "ConfigError", "ModelError",
+           "ToolNotFoundError", "UnsupportedOpError", "VerificationError", "__version__"]
+
+
+@dataclass(frozen=True)
+class Model:
+    """An imported model: its source graph and the graph after the pass pipeline."""
+
+    path: Path
+    config: Config
+    source: Graph  # as imported
+    graph: Graph  # after every pass of the pipeline: what the hardware computes
+
+    def golden(self, *inputs) -> np.ndarray | list:
+        """Float outputs (batch first, dequantized) of the bit-accurate model."""
+        from . import golden
+
+        outs = golden.run(self.graph, *inputs)
+        return outs[0] if len(outs) == 1 else outs
+
+    def reference(self, *inputs) -> np.ndarray | list:
+        """Outputs of the imported graph before any pass (for checking passes)."""
+        from . import golden
+
+        outs = golden.run(self.source, *inputs)
+        return outs[0] if len(outs) == 1 else outs
+
+
+def load(path, config: Config | str | Path | None = None, **options) -> Model:
+    """Import a model (.onnx) and run the pass pipeline.
+
+    ``config`` is a Config, a path to a YAML config file, or None; keyword ``options``
+    (e.g. ``default_precision="fixed<8,3>"``) override it.
+    """
+    from .frontend import load_model
+    from .passes import run_pipeline
+
+    if not isinstance(config, Config):
+        config = load_config(config, **options)
+    elif options:
+        from dataclasses import replace
+
+        config = replace(config, **options)
+    source = load_model(path, config)
+    graph = run_pipeline(source, config)
+    return Model(Path(path), config, source, graph)

@@ -1,0 +1,864 @@
+"""One importer per ONNX op, in explicit tables keyed by (domain, op_type).
+
+``IMPORTERS`` handle nodes with a dynamic input; ``CONST_IMPORTERS`` handle nodes whose
+inputs are all constant when folding them needs more than onnx's reference evaluator
+(quantizers of weights become integer codes).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..ir import ops
+from ..ir.types import QuantSpec, RoundMode
+from .onnx import QONNX_DOMAINS, Const, Importer, QConst, _fold, axis_of
+
+# -- helpers ------------------------------------------------------------------------------
+
+
+def _round_mode(imp: Importer, text: str) -> RoundMode:
+    try:
+        return RoundMode.parse(text)
+    except ValueError as e:
+        raise imp.unsupported(str(e)) from None
+
+
+def _int_param(imp: Importer, value: float, what: str) -> int:
+    if not math.isfinite(value) or value != int(value):
+        raise imp.unsupported(f"{what} must be an integer, got {value}")
+    return int(value)
+
+
+def _quant_spec(imp: Importer, shape, scale, zp, bits, signed, narrow, what="Quant") -> QuantSpec:
+    if bits < 1 or bits > 32:
+        raise imp.unsupported(f"bit width {bits} outside 1..32")
+    svals, sax = axis_of(scale, shape, f"{imp.path}: node {imp.node_name} scale")
+    zvals, zax = axis_of(zp, shape, f"{imp.path}: node {imp.node_name} zero point")
+    if not np.all(np.isfinite(svals)) or np.any(svals <= 0):
+        raise imp.error(f"{what} scale must be finite and positive, got {svals[:4]}")
+    if np.any(zvals != np.round(zvals)):
+        raise imp.unsupported(f"non-integer zero point {zvals[:4]}")
+    if sax is not None and zax is not None and sax != zax:
+        raise imp.unsupported("scale and zero point vary along different axes")
+    axis = sax if sax is not None else zax
+    if signed and bits == 1:
+        return QuantSpec.bipolar_spec(svals, axis)
+    spec = QuantSpec(bits=bits, signed=bool(signed), narrow=bool(narrow), scale=svals,
+                     zero_point=np.round(zvals).astype(np.int64), axis=axis)
+    for z in spec.zero_point:
+        if not spec.lo <= z <= spec.hi:
+            raise imp.unsupported(f"zero point {z} outside the {bits}-bit code range")
+    return spec
+
+
+def _quantize_const(imp: Importer, x: np.ndarray, spec: QuantSpec, mode=RoundMode.HALF_EVEN) -> QConst:
+    from ..ir.types import quantize
+
+    codes = quantize(x[None], spec, mode)[0]
+    return QConst(codes, spec)
+
+
+def _weight(imp: Importer, i: int) -> QConst:
+    """A weight input as codes: quantized in-graph, or float quantized at the config."""
+    q = imp.qconst(i)
+    if q is not None:
+        return q
+    w = imp.const(i, "weight")
+    spec = imp.config.weight_precision_for(imp.node_name)
+    return _quantize_const(imp, np.asarray(w, dtype=np.float64), spec)
+
+
+def _spec_for_axis(spec: QuantSpec, axis_map) -> QuantSpec:
+    if not spec.per_channel:
+        return spec
+    return spec.with_(axis=axis_map(spec.axis))
+
+
+def _norm_axis(imp, axis: int, ndim_full: int) -> int:
+    a = axis + ndim_full if axis < 0 else axis
+    if not 0 <= a < ndim_full:
+        raise imp.unsupported(f"axis {axis} out of range")
+    return a
+
+
+def _sample_axis(imp, axis: int, t) -> int:
+    a = _norm_axis(imp, axis, len(t.shape) + 1)
+    if a == 0:
+        raise imp.unsupported("operating along the batch axis is not supported")
+    return a - 1
+
+
+# -- quantizers ---------------------------------------------------------------------------
+
+
+def _qonnx_quant_params(imp: Importer, node, attrs, shape):
+    scale = imp.const(1, "scale")
+    zp = imp.const(2, "zero point")
+    bits = _int_param(imp, imp.scalar(3, "bit width"), "bit width")
+    spec = _quant_spec(imp, shape, scale, zp, bits, attrs.get("signed", 1), attrs.get("narrow", 0))
+    return spec, _round_mode(imp, attrs.get("rounding_mode", "ROUND"))
+
+
+def imp_quant(imp: Importer, node, attrs):
+    t = imp.dyn(0)
+    spec, mode = _qonnx_quant_params(imp, node, attrs, t.shape)
+    imp.emit_out(ops.Quantize(spec, mode), [t.name])
+
+
+def const_quant(imp: Importer, node, attrs):
+    x = np.asarray(imp.const(0), dtype=np.float64)
+    spec, mode = _qonnx_quant_params(imp, node, attrs, x.shape)
+    imp.set_out(_quantize_const(imp, x, spec, mode))
+
+
+def _bipolar_spec(imp, shape):
+    svals, sax = axis_of(imp.const(1, "scale"), shape, f"{imp.path}: node {imp.node_name} scale")
+    return QuantSpec.bipolar_spec(svals, sax)
+
+
+def imp_bipolar(imp: Importer, node, attrs):
+    t = imp.dyn(0)
+    imp.emit_out(ops.Quantize(_bipolar_spec(imp, t.shape)), [t.name])
+
+
+def const_bipolar(imp: Importer, node, attrs):
+    x = np.asarray(imp.const(0), dtype=np.float64)
+    imp.set_out(_quantize_const(imp, x, _bipolar_spec(imp, x.shape)))
+
+
+def imp_trunc(imp: Importer, node, attrs):
+    t = imp.dyn(0)
+    scale = imp.scalar(1, "scale")
+    zp = imp.scalar(2, "zero point")
+    if zp != 0:
+        raise imp.unsupported(f"Trunc with zero point {zp}; only 0 is supported")
+    in_bits = _int_param(imp, imp.scalar(3, "input bit width"), "input bit width")
+    mode = _round_mode(imp, attrs.get("rounding_mode", "FLOOR"))
+    if len(node.input) >= 6:  # Trunc v2: out_scale, out_bitwidth; clamps
+        out_scale = imp.scalar(4, "output scale")
+        out_bits = _int_param(imp, imp.scalar(5, "output bit width"), "output bit width")
+        shift = int(round(math.log2(out_scale / scale)))
+        spec = QuantSpec(bits=out_bits, signed=bool(attrs.get("signed", 1)),
+                         narrow=bool(attrs.get("narrow", 0)), scale=(out_scale,))
+    else:  # Trunc v1: no clamp, output keeps the input scale
+        out_bits = _int_param(imp, imp.scalar(4, "output bit width"), "output bit width")
+        shift = in_bits - out_bits
+        signed = t.quant.signed if t.quant is not None else True
+        spec = QuantSpec(bits=out_bits + 1 if signed else out_bits, signed=signed, scale=(scale,))
+        if signed:
+            lo, hi = -(1 << (in_bits - 1)) >> shift, ((1 << (in_bits - 1)) - 1) >> shift
+        else:
+            lo, hi = 0, ((1 << in_bits) - 1) >> shift
+        spec = QuantSpec.for_range(lo, hi, scale)
+    if shift < 0:
+        raise imp.unsupported(f"Trunc that widens (shift {shift})")
+    imp.emit_out(ops.Trunc(scale, shift, spec, mode), [t.name])
+
+
+def imp_multithreshold(imp: Importer, node, attrs):
+    t = imp.dyn(0)
+    thr = np.asarray(imp.const(1, "thresholds"), dtype=np.float64)
+    if thr.ndim != 2:
+        raise imp.unsupported(f"thresholds must be 2-D (channels, steps), got {thr.shape}")
+    layout = attrs.get("data_layout", "NCHW")
+    axis = len(t.shape) - 1 if layout == "NHWC" or len(t.shape) == 1 else 0
+    out_scale = float(attrs.get("out_scale", 1.0))
+    out_bias = float(attrs.get("out_bias", 0.0))
+    zp = -out_bias / out_scale
+    if zp != round(zp) or out_scale <= 0:
+        raise imp.unsupported(f"out_bias {out_bias} is not a whole number of out_scale {out_scale}")
+    n = thr.shape[1]
+    spec = QuantSpec.for_range(0, max(n, 1), out_scale)
+    if zp:
+        spec = spec.with_(zero_point=(int(zp),), lo=0, hi=max(n, 1))
+    imp.emit_out(ops.MultiThreshold(ops.const(np.sort(thr, axis=1)), spec, axis), [t.name])
+
+
+def _qdq_spec(imp: Importer, shape, i_scale, i_zp, attrs, zp_dtype=None):
+    scale = np.asarray(imp.const(i_scale, "scale"), dtype=np.float64)
+    if imp.has_input(i_zp):
+        zp_arr = imp.get(imp.node.input[i_zp])
+        zp = np.asarray(zp_arr.value if isinstance(zp_arr, Const) else imp.const(i_zp))
+        dtype = zp.dtype if zp_dtype is None else zp_dtype
+    else:
+        zp, dtype = np.zeros(1), (np.dtype(np.uint8) if zp_dtype is None else zp_dtype)
+    if dtype.kind not in "iu" or dtype.itemsize > 2:
+        raise imp.unsupported(f"zero point type {dtype} (supported: int8, uint8, int16, uint16)")
+    axis = attrs.get("axis", 1)
+    if scale.size > 1:  # per-axis: align the 1-D scale with the full-shape axis
+        full = (1,) + tuple(shape) if len(shape) + 1 > 1 else tuple(shape)
+        ax = _norm_axis(imp, axis, len(full))
+        bshape = [1] * len(full)
+        bshape[ax] = scale.size
+        scale = scale.reshape(bshape)
+        if zp.size > 1:
+            zp = zp.reshape(bshape)
+    return _quant_spec(imp, shape, scale, zp.astype(np.float64), dtype.itemsize * 8,
+                       dtype.kind == "i", False, what=imp.node.op_type)
+
+
+def imp_quantizelinear(imp: Importer, node, attrs):
+    t = imp.dyn(0)
+    spec = _qdq_spec(imp, t.shape, 1, 2, attrs)
+    imp.emit_out(ops.Quantize(spec), [t.name])
+
+
+def const_quantizelinear(imp: Importer, node, attrs):
+    x = np.asarray(imp.const(0), dtype=np.float64)
+    spec = _qdq_const_spec(imp, x.shape, attrs, None)
+    imp.set_out(_quantize_const(imp, x, spec))
+
+
+def _qdq_const_spec(imp, shape, attrs, dtype):
+    """QDQ spec for a constant: its axes are its own (no batch)."""
+    scale = np.asarray(imp.const(1, "scale"), dtype=np.float64)
+    zp_val = imp.get(imp.node.input[2]) if imp.has_input(2) else None
+    zp = np.asarray(zp_val.value) if isinstance(zp_val, Const) else np.zeros(1, dtype=np.uint8)
+    dtype = dtype or zp.dtype
+    if dtype.kind not in "iu" or dtype.itemsize > 4:
+        raise imp.unsupported(f"zero point type {dtype} (supported: (u)int8, (u)int16, (u)int32)")
+    if scale.size > 1:
+        ax = _norm_axis(imp, attrs.get("axis", 1), len(shape))
+        bshape = [1] * len(shape)
+        bshape[ax] = scale.size
+        scale = scale.reshape(bshape)
+        if zp.size > 1:
+            zp = zp.reshape(bshape)
+    return _quant_spec(imp, shape, scale, zp.astype(np.float64), dtype.itemsize * 8,
+                       dtype.kind == "i", False, what=imp.node.op_type)
+
+
+def const_dequantizelinear(imp: Importer, node, attrs):
+    v = imp.get(node.input[0])
+    if isinstance(v, QConst):
+        imp.set_out(v)
+        return
+    x = np.asarray(v.value)
+    if x.dtype.kind not in "iu":
+        raise imp.unsupported(f"DequantizeLinear of a {x.dtype} constant")
+    spec = _qdq_const_spec(imp, x.shape, attrs, x.dtype)
+    imp.set_out(QConst(x.astype(np.int64), spec))
+
+
+def imp_dequantizelinear(imp: Importer, node, attrs):
+    t = imp.dyn(0)
+    if t.quant is None:
+        raise imp.unsupported("DequantizeLinear of a float tensor")
+    spec = _qdq_spec(imp, t.shape, 1, 2, attrs, zp_dtype=None)
+    if spec.scale != t.quant.scale or spec.zero_point != t.quant.zero_point:
+        imp.emit_out(ops.Relabel(spec), [t.name])
+    else:
+        imp.set_out(t.name)
+
+
+# -- linear layers ------------------------------------------------------------------------
+
+
+def _dense(imp: Importer, x, w: QConst, name=None) -> str:
+    """Dense with weight codes (N, K) whose per-channel axis is 0 (or per tensor)."""
+    return imp.emit_out(ops.Dense(ops.const(w.codes, np.int64), w.spec), [x.name], name)
+
+
+def _transpose_q(q: QConst) -> QConst:
+    return QConst(q.codes.T, _spec_for_axis(q.spec, lambda a: 1 - a))
+
+
+def imp_gemm(imp: Importer, node, attrs):
+    if attrs.get("transA", 0):
+        raise imp.unsupported("transA=1")
+    x = imp.codes(0)
+    w = _weight(imp, 1)
+    if w.codes.ndim != 2:
+        raise imp.unsupported(f"weight must be 2-D, got {w.codes.shape}")
+    if not attrs.get("transB", 0):
+        w = _transpose_q(w)
+    acc = _dense(imp, x, w)
+    steps = []
+    alpha, beta = float(attrs.get("alpha", 1.0)), float(attrs.get("beta", 1.0))
+    if alpha != 1.0:
+        steps.append(ops.Step("mul", (np.array(alpha),)))
+    if imp.has_input(2):
+        bias = np.asarray(imp.const(2, "bias"), dtype=np.float64)
+        if beta != 1.0:
+            bias = bias * beta
+        steps.append(ops.Step("add", (imp.per_sample(bias, imp.tensors[acc]),)))
+    if steps:
+        imp.chain(acc, steps, imp.node_name + "_bias")
+
+
+def imp_matmul(imp: Importer, node, attrs):
+    if imp.is_const(0):
+        raise imp.unsupported("MatMul with a constant left operand")
+    if not imp.is_const(1):
+        raise imp.unsupported("MatMul of two tensors (only tensor x constant weight)")
+    x = imp.codes(0)
+    w = _weight(imp, 1)
+    if w.codes.ndim != 2:
+        raise imp.unsupported(f"weight must be 2-D, got {w.codes.shape}")
+    _dense(imp, x, _transpose_q(w))
+
+
+def imp_matmulinteger(imp: Importer, node, attrs):
+    x = imp.dyn(0)
+    if x.quant is None:
+        raise imp.unsupported("MatMulInteger of a float tensor")
+    azp = imp.const(2, "a zero point") if imp.has_input(2) else np.zeros(1)
+    xspec = x.quant.with_(scale=(1.0,), zero_point=np.asarray(azp).reshape(-1)[:1].astype(np.int64),
+                          axis=None)
+    xr = imp.tensors[imp.emit(ops.Relabel(xspec), [x.name], [x.name + "_int"])[0]]
+    b = imp.get(node.input[1])
+    codes = np.asarray(b.codes if isinstance(b, QConst) else imp.const(1)).astype(np.int64)
+    bzp = np.asarray(imp.const(3, "b zero point")) if imp.has_input(3) else np.zeros(1)
+    wspec = QuantSpec(bits=8, signed=codes.min() < 0, zero_point=bzp.reshape(-1).astype(np.int64),
+                      axis=0 if bzp.size > 1 else None)
+    _dense(imp, xr, QConst(codes.T, wspec))
+
+
+def _conv_geometry(imp: Importer, attrs, spatial, kernel):
+    nd = len(kernel)
+    strides = tuple(attrs.get("strides", [1] * nd))
+    dil = tuple(attrs.get("dilations", [1] * nd))
+    auto = attrs.get("auto_pad", "NOTSET")
+    if auto in ("NOTSET", ""):
+        pads = tuple(attrs.get("pads", [0] * (2 * nd)))
+    elif auto == "VALID":
+        pads = (0,) * (2 * nd)
+    elif auto in ("SAME_UPPER", "SAME_LOWER"):
+        begin, end = [], []
+        for i in range(nd):
+            out = -(-spatial[i] // strides[i])
+            total = max(0, (out - 1) * strides[i] + dil[i] * (kernel[i] - 1) + 1 - spatial[i])
+            small, big = total // 2, total - total // 2
+            begin.append(small if auto == "SAME_UPPER" else big)
+            end.append(big if auto == "SAME_UPPER" else small)
+        pads = tuple(begin + end)
+    else:
+        raise imp.unsupported(f"auto_pad={auto}")
+    if len(strides) != nd or len(dil) != nd or len(pads) != 2 * nd:
+        raise imp.error("strides, dilations or pads do not match the kernel rank")
+    if any(s < 1 for s in strides) or any(d < 1 for d in dil) or any(p < 0 for p in pads):
+        raise imp.unsupported(f"strides {strides}, dilations {dil}, pads {pads}")
+    return strides, pads, dil
+
+
+def imp_conv(imp: Importer, node, attrs):
+    x = imp.codes(0)
+    w = _weight(imp, 1)
+    if w.codes.ndim != len(x.shape) + 1 or w.codes.ndim not in (3, 4):
+        raise imp.unsupported(f"{w.codes.ndim - 2}-D convolution of a {len(x.shape) - 1}-D input "
+                              "(supported: 1-D and 2-D)")
+    if w.spec.per_channel and w.spec.axis != 0:
+        raise imp.unsupported("weights quantized per input channel")
+    kernel = w.codes.shape[2:]
+    strides, pads, dil = _conv_geometry(imp, attrs, x.shape[1:], kernel)
+    group = int(attrs.get("group", 1))
+    acc = imp.emit_out(ops.Conv(ops.const(w.codes, np.int64), w.spec, strides, pads, dil, group),
+                       [x.name])
+    if imp.has_input(2):
+        bias = np.asarray(imp.const(2, "bias"), dtype=np.float64).reshape((-1,) + (1,) * len(kernel))
+        imp.chain(acc, [ops.Step("add", (bias,))], imp.node_name + "_bias")
+
+
+def imp_convinteger(imp: Importer, node, attrs):
+    x = imp.dyn(0)
+    if x.quant is None:
+        raise imp.unsupported("ConvInteger of a float tensor")
+    xzp = imp.const(2, "x zero point") if imp.has_input(2) else np.zeros(1)
+    xspec = x.quant.with_(scale=(1.0,), zero_point=np.asarray(xzp).reshape(-1)[:1].astype(np.int64),
+                          axis=None)
+    xr = imp.tensors[imp.emit(ops.Relabel(xspec), [x.name], [x.name + "_int"])[0]]
+    b = imp.get(node.input[1])
+    codes = np.asarray(b.codes if isinstance(b, QConst) else imp.const(1)).astype(np.int64)
+    wzp = np.asarray(imp.const(3, "w zero point")) if imp.has_input(3) else np.zeros(1)
+    wspec = QuantSpec(bits=8, signed=codes.min() < 0, zero_point=wzp.reshape(-1).astype(np.int64),
+                      axis=0 if wzp.size > 1 else None)
+    kernel = codes.shape[2:]
+    strides, pads, dil = _conv_geometry(imp, attrs, x.shape[1:], kernel)
+    imp.emit_out(ops.Conv(ops.const(codes), wspec, strides, pads, dil, int(attrs.get("group", 1))),
+                 [xr.name])
+
+
+def _qlinear_common(imp, x_i, xs_i, xz_i, w_i, ws_i, wz_i):
+    x = imp.dyn(x_i)
+    if x.quant is None:
+        raise imp.unsupported("input is not quantized")
+    xspec = _qdq_spec(imp, x.shape, xs_i, xz_i, {})
+    if xspec.scale != x.quant.scale or xspec.zero_point != x.quant.zero_point:
+        x = imp.tensors[imp.emit(ops.Relabel(xspec), [x.name], [x.name + "_rl"])[0]]
+    wv = imp.get(imp.node.input[w_i])
+    codes = np.asarray(wv.codes if isinstance(wv, QConst) else wv.value).astype(np.int64)
+    saved = imp.node
+    wspec = _qlinear_weight_spec(imp, codes, ws_i, wz_i)
+    imp.node = saved
+    return x, codes, wspec
+
+
+def _qlinear_weight_spec(imp, codes, ws_i, wz_i):
+    scale = np.asarray(imp.const(ws_i, "weight scale"), dtype=np.float64).reshape(-1)
+    zpv = imp.get(imp.node.input[wz_i]) if imp.has_input(wz_i) else None
+    zp = np.asarray(zpv.value) if isinstance(zpv, Const) else np.zeros(1, dtype=np.int8)
+    axis = 0 if scale.size > 1 else None
+    return QuantSpec(bits=8 * zp.dtype.itemsize, signed=zp.dtype.kind == "i", scale=scale,
+                     zero_point=zp.reshape(-1).astype(np.int64), axis=axis)
+
+
+def _requant_out(imp, acc, extra_steps, ys_i, yz_i):
+    t = imp.tensors[acc]
+    spec = _qdq_spec(imp, t.shape, ys_i, yz_i, {})
+    src = acc
+    if extra_steps:
+        src = imp.emit(ops.Elementwise(tuple(extra_steps)), [acc], [acc + "_b"],
+                       imp.node_name + "_bias")[0]
+    imp.emit_out(ops.Quantize(spec), [src], imp.node_name + "_requant")
+
+
+def imp_qlinearconv(imp: Importer, node, attrs):
+    x, codes, wspec = _qlinear_common(imp, 0, 1, 2, 3, 4, 5)
+    kernel = codes.shape[2:]
+    strides, pads, dil = _conv_geometry(imp, attrs, x.shape[1:], kernel)
+    acc = imp.emit(ops.Conv(ops.const(codes), wspec, strides, pads, dil, int(attrs.get("group", 1))),
+                   [x.name], [node.output[0] + "_acc"])[0]
+    steps = []
+    if imp.has_input(8):
+        b = np.asarray(imp.const(8, "bias"), dtype=np.float64).reshape((-1,) + (1,) * len(kernel))
+        sc = np.asarray(imp.tensors[acc].quant.scale).reshape((-1,) + (1,) * len(kernel))
+        steps.append(ops.Step("add", (b * sc,)))
+    _requant_out(imp, acc, steps, 6, 7)
+
+
+def imp_qlinearmatmul(imp: Importer, node, attrs):
+    x, codes, wspec = _qlinear_common(imp, 0, 1, 2, 3, 4, 5)
+    if codes.ndim != 2:
+        raise imp.unsupported(f"weight must be 2-D, got {codes.shape}")
+    if wspec.per_channel:
+        wspec = wspec.with_(axis=0)
+    acc = imp.emit(ops.Dense(ops.const(codes.T), wspec), [x.name], [node.output[0] + "_acc"])[0]
+    _requant_out(imp, acc, [], 6, 7)
+
+
+# -- elementwise ----------------------------------------------------------------------------
+
+
+def _unary(fn):
+    def imp_(imp: Importer, node, attrs):
+        t = imp.dyn(0)
+        consts = ()
+        if fn == "leakyrelu":
+            consts = (np.array(float(attrs.get("alpha", 0.01))),)
+        elif fn == "hardsigmoid":
+            consts = (np.array(float(attrs.get("alpha", 0.2))), np.array(float(attrs.get("beta", 0.5))))
+        imp.chain(t.name, [ops.Step(fn, consts)])
+    return imp_
+
+
+def imp_clip(imp: Importer, node, attrs):
+    t = imp.dyn(0)
+    if "min" in attrs or "max" in attrs:
+        lo, hi = attrs.get("min", -np.inf), attrs.get("max", np.inf)
+    else:
+        lo = imp.scalar(1, "min") if imp.has_input(1) else -np.inf
+        hi = imp.scalar(2, "max") if imp.has_input(2) else np.inf
+    imp.chain(t.name, [ops.Step("clip", (np.array(float(lo)), np.array(float(hi))))])
+
+
+def imp_batchnorm(imp: Importer, node, attrs):
+    t = imp.dyn(0)
+    nd = len(t.shape)
+    consts = []
+    for i, what in enumerate(("scale", "bias", "mean", "var"), start=1):
+        c = np.asarray(imp.const(i, what), dtype=np.float64).reshape((-1,) + (1,) * (nd - 1))
+        if c.shape[0] != t.shape[0]:
+            raise imp.error(f"{what} has {c.shape[0]} channels, input has {t.shape[0]}")
+        consts.append(c)
+    if np.any(consts[3] + float(attrs.get("epsilon", 1e-5)) <= 0):
+        raise imp.error("variance + epsilon is not positive")
+    consts.append(np.array(float(attrs.get("epsilon", 1e-5))))
+    imp.chain(t.name, [ops.Step("batchnorm", tuple(consts))])
+
+
+def _binary(fn):
+    def imp_(imp: Importer, node, attrs):
+        c0, c1 = imp.is_const(0), imp.is_const(1)
+        if not c0 and not c1:
+            a, b = imp.dyn(0), imp.dyn(1)
+            if fn == "add":
+                if a.shape != b.shape:
+                    raise imp.unsupported(f"Add of tensors of shapes {a.shape} and {b.shape}")
+                imp.emit_out(ops.Add(), [a.name, b.name])
+                return
+            raise imp.unsupported(f"{node.op_type} of two tensors (only Add is supported)")
+        t = imp.dyn(1 if c0 else 0)
+        c = imp.per_sample(imp.const(0 if c0 else 1), t)
+        name = fn
+        if c0 and fn == "sub":
+            name = "rsub"
+        elif c0 and fn == "div":
+            raise imp.unsupported("division of a constant by a tensor")
+        if fn == "div" and np.any(c == 0):
+            raise imp.error("division by zero")
+        imp.chain(t.name, [ops.Step(name, (c,))])
+    return imp_
+
+
+# -- pooling --------------------------------------------------------------------------------
+
+
+def _pool_attrs(imp, attrs, t):
+    kernel = tuple(attrs.get("kernel_shape", ()))
+    if len(kernel) != len(t.shape) - 1:
+        raise imp.unsupported(f"kernel_shape {kernel} for input {t.shape}")
+    strides, pads, dil = _conv_geometry(imp, attrs, t.shape[1:], kernel)
+    return kernel, strides, pads, dil, bool(attrs.get("ceil_mode", 0))
+
+
+def imp_maxpool(imp: Importer, node, attrs):
+    x = imp.codes(0)
+    if len(node.output) > 1 and node.output[1]:
+        raise imp.unsupported("MaxPool indices output")
+    if x.quant.per_channel and any(s <= 0 for s in x.quant.scale):
+        raise imp.unsupported("MaxPool of negatively scaled codes")
+    kernel, strides, pads, dil, ceil = _pool_attrs(imp, attrs, x)
+    imp.emit_out(ops.Pool("max", kernel, strides, pads, dil, ceil), [x.name])
+
+
+def _sum_then_divide(imp, x, kernel, strides, pads, dil, ceil, count_pads, hint) -> str:
+    """Average pooling as an integer window sum and a float division (absorbed later)."""
+    if x.quant.has_zero_point and (any(pads) or ceil):
+        raise imp.unsupported("padded average pooling of codes with a zero point")
+    pool = ops.Pool("sum", kernel, strides, pads, dil, ceil)
+    acc = imp.emit(pool, [x.name], [hint + "_sum"])[0]
+    n = int(np.prod(kernel))
+    div = np.array(float(n))
+    if any(pads) or ceil:
+        from ..golden import windows
+
+        ones = np.ones((1, 1) + x.shape[1:])
+        if count_pads:
+            nd = len(kernel)
+            ones = np.pad(ones, [(0, 0), (0, 0)] + [(pads[i], pads[nd + i]) for i in range(nd)],
+                          constant_values=1)
+            pads = (0,) * len(pads)
+        counts = windows(ones, kernel, strides, pads, dil, 0, ceil).sum(
+            axis=tuple(range(-len(kernel), 0)))[0]
+        if not np.all(counts == n):
+            div = counts.astype(np.float64)
+    return imp.emit(ops.Elementwise((ops.Step("div", (div,)),)), [acc], [hint])[0]
+
+
+def _global_pool(imp, x, reduce, hint) -> str:
+    k = x.shape[1:]
+    nd = len(k)
+    if reduce == "max":
+        return imp.emit(ops.Pool("max", k, (1,) * nd, (0,) * (2 * nd)), [x.name], [hint])[0]
+    return _sum_then_divide(imp, x, k, (1,) * nd, (0,) * (2 * nd), (1,) * nd, False, False, hint)
+
+
+def imp_avgpool(imp: Importer, node, attrs):
+    x = imp.codes(0)
+    kernel, strides, pads, dil, ceil = _pool_attrs(imp, attrs, x)
+    imp.set_out(_sum_then_divide(imp, x, kernel, strides, pads, dil, ceil,
+                                 bool(attrs.get("count_include_pad", 0)), node.output[0]))
+
+
+def imp_globalavgpool(imp: Importer, node, attrs):
+    imp.set_out(_global_pool(imp, imp.codes(0), "sum", node.output[0]))
+
+
+def imp_globalmaxpool(imp: Importer, node, attrs):
+    imp.set_out(_global_pool(imp, imp.codes(0), "max", node.output[0]))
+
+
+# -- data movement --------------------------------------------------------------------------
+
+
+def _identity(imp: Importer, node, attrs):
+    imp.set_out(imp.get(node.input[0]))
+    for k in range(1, len(node.output)):
+        if node.output[k]:
+            raise imp.unsupported("Dropout mask output")
+
+
+def imp_concat(imp: Importer, node, attrs):
+    ts = [imp.dyn(i) for i in range(len(node.input))]
+    axis = _sample_axis(imp, int(attrs["axis"]), ts[0])
+    imp.emit_out(ops.Concat(axis), [t.name for t in ts])
+
+
+def _reshape_to(imp: Importer, t, shape):
+    shape = tuple(int(d) for d in shape)
+    if shape == t.shape:
+        imp.set_out(t.name)
+    else:
+        imp.emit_out(ops.Reshape(shape), [t.name])
+
+
+def imp_flatten(imp: Importer, node, attrs):
+    t = imp.dyn(0)
+    axis = _norm_axis(imp, int(attrs.get("axis", 1)), len(t.shape) + 1)
+    if axis == 0:
+        raise imp.unsupported("Flatten with axis 0 merges the batch")
+    full = (1,) + t.shape
+    inner = (int(np.prod(full[1:axis])), int(np.prod(full[axis:])))
+    _reshape_to(imp, t, inner[1:] if axis == 1 else inner)
+
+
+def imp_reshape(imp: Importer, node, attrs):
+    t = imp.dyn(0)
+    target = [int(d) for d in np.asarray(imp.const(1, "shape")).reshape(-1)]
+    full = (1,) + t.shape
+    if attrs.get("allowzero", 0) and 0 in target:
+        raise imp.unsupported("allowzero=1")
+    target = [full[i] if d == 0 else d for i, d in enumerate(target)]
+    if target.count(-1) > 1:
+        raise imp.error(f"reshape target {target} has two -1")
+    if -1 in target:
+        known = int(np.prod([d for d in target if d != -1]))
+        target[target.index(-1)] = t.size // max(known, 1)
+    if int(np.prod(target)) != t.size or target[0] != 1:
+        raise imp.unsupported(f"reshape of {full} to {target} does not keep the batch first")
+    _reshape_to(imp, t, target[1:])
+
+
+def imp_squeeze(imp: Importer, node, attrs):
+    t = imp.dyn(0)
+    axes = attrs.get("axes")
+    if axes is None and imp.has_input(1):
+        axes = [int(a) for a in np.asarray(imp.const(1, "axes")).reshape(-1)]
+    full = list((1,) + t.shape)
+    nd = len(full)
+    if axes is None:
+        axes = [i for i in range(1, nd) if full[i] == 1]
+    axes = sorted({_norm_axis(imp, a, nd) for a in axes})
+    if 0 in axes or any(full[a] != 1 for a in axes):
+        raise imp.unsupported(f"squeeze of axes {axes} of shape {tuple(full)}")
+    _reshape_to(imp, t, [d for i, d in enumerate(full) if i not in axes][1:])
+
+
+def imp_unsqueeze(imp: Importer, node, attrs):
+    t = imp.dyn(0)
+    axes = attrs.get("axes")
+    if axes is None:
+        axes = [int(a) for a in np.asarray(imp.const(1, "axes")).reshape(-1)]
+    nd = len(t.shape) + 1 + len(axes)
+    axes = sorted(_norm_axis(imp, a, nd) for a in axes)
+    if 0 in axes:
+        raise imp.unsupported("unsqueeze before the batch axis")
+    out = list((1,) + t.shape)
+    for a in axes:
+        out.insert(a, 1)
+    _reshape_to(imp, t, out[1:])
+
+
+def imp_transpose(imp: Importer, node, attrs):
+    t = imp.dyn(0)
+    nd = len(t.shape) + 1
+    perm = list(attrs.get("perm", list(range(nd))[::-1]))
+    if perm[0] != 0:
+        raise imp.unsupported(f"transpose {perm} moves the batch axis")
+    sp = tuple(p - 1 for p in perm[1:])
+    if sp == tuple(range(nd - 1)):
+        imp.set_out(t.name)
+    else:
+        imp.emit_out(ops.Transpose(sp), [t.name])
+
+
+def const_view(imp: Importer, node, attrs):
+    """Transpose/Reshape/Flatten/Squeeze/Unsqueeze/Identity of a constant; keeps codes."""
+    q = imp.qconst(0)
+    if q is None:
+        _fold(imp, node, attrs)
+        return
+    if node.op_type == "Identity":
+        imp.set_out(q)
+        return
+    if node.op_type == "Transpose":
+        perm = list(attrs.get("perm", list(range(q.codes.ndim))[::-1]))
+        spec = _spec_for_axis(q.spec, lambda a: perm.index(a))
+        imp.set_out(QConst(q.codes.transpose(perm), spec))
+        return
+    if q.spec.per_channel:
+        raise imp.unsupported("reshaping a weight quantized per channel")
+    saved = imp.values[node.input[0]]
+    imp.values[node.input[0]] = Const(q.codes.astype(np.float64))
+    _fold(imp, node, attrs)
+    codes = imp.values[node.output[0]].value.astype(np.int64)
+    imp.values[node.input[0]] = saved
+    imp.set_out(QConst(codes, q.spec))
+
+
+def imp_pad(imp: Importer, node, attrs):
+    t = imp.dyn(0)
+    if attrs.get("mode", "constant") != "constant":
+        raise imp.unsupported(f"pad mode {attrs['mode']!r} (only constant)")
+    pads = attrs.get("pads")
+    if pads is None:
+        pads = [int(p) for p in np.asarray(imp.const(1, "pads")).reshape(-1)]
+    value = float(attrs.get("value", 0.0))
+    if imp.has_input(2):
+        value = imp.scalar(2, "constant value")
+    if imp.has_input(3):
+        raise imp.unsupported("Pad with axes input")
+    nd = len(t.shape) + 1
+    if len(pads) != 2 * nd or pads[0] or pads[nd] or any(p < 0 for p in pads):
+        raise imp.unsupported(f"pads {pads} (must pad only per-sample axes, non-negatively)")
+    sp = tuple(pads[1:nd]) + tuple(pads[nd + 1:])
+    if t.quant is not None:
+        code = value / t.quant.scale[0] + t.quant.zero_point[0]
+        if t.quant.per_channel or code != round(code) or not t.quant.lo <= code <= t.quant.hi:
+            raise imp.unsupported(f"pad value {value} is not a code of {t.quant}")
+    imp.emit_out(ops.Pad(sp, value), [t.name])
+
+
+def imp_shape(imp: Importer, node, attrs):
+    t = imp.dyn(0)
+    full = np.array((1,) + t.shape, dtype=np.int64)
+    start, end = attrs.get("start", 0), attrs.get("end", None)
+    imp.set_out(Const(full[start:end]))
+
+
+def imp_softmax(imp: Importer, node, attrs):
+    t = imp.dyn(0)
+    default = -1 if imp.opset >= 13 else 1
+    axis = _sample_axis(imp, int(attrs.get("axis", default)), t)
+    if imp.opset < 13 and axis != len(t.shape) - 1:
+        raise imp.unsupported("Softmax (opset < 13) over several axes")
+    imp.emit_out(ops.Softmax(axis), [t.name])
+
+
+def imp_argmax(imp: Importer, node, attrs):
+    t = imp.dyn(0)
+    if attrs.get("select_last_index", 0):
+        raise imp.unsupported("select_last_index=1")
+    axis = _sample_axis(imp, int(attrs.get("axis", 0)), t)
+    imp.emit_out(ops.ArgMax(axis, bool(attrs.get("keepdims", 1))), [t.name])
+
+
+def imp_cast(imp: Importer, node, attrs):
+    from onnx import TensorProto
+
+    if attrs.get("to") not in (TensorProto.FLOAT, TensorProto.DOUBLE, TensorProto.FLOAT16):
+        raise imp.unsupported("Cast to a non-float type")
+    imp.set_out(imp.dyn(0).name)
+
+
+def _reduce_axes(imp: Importer, attrs, t):
+    axes = attrs.get("axes")
+    if axes is None and imp.has_input(1):
+        axes = [int(a) for a in np.asarray(imp.const(1, "axes")).reshape(-1)]
+    nd = len(t.shape) + 1
+    if axes is None:
+        axes = list(range(nd))
+    return sorted(_norm_axis(imp, a, nd) for a in axes)
+
+
+def _reduce(kind):
+    def imp_(imp: Importer, node, attrs):
+        t = imp.dyn(0)
+        axes = _reduce_axes(imp, attrs, t)
+        nd = len(t.shape) + 1
+        if axes != list(range(2, nd)) or nd < 3:
+            raise imp.unsupported(f"reduction over axes {axes} (supported: all spatial axes of "
+                                  "an (N, C, ...) tensor, i.e. global pooling)")
+        x = imp.codes(0)
+        if attrs.get("keepdims", 1):
+            imp.set_out(_global_pool(imp, x, kind, node.output[0]))
+        else:
+            pooled = _global_pool(imp, x, kind, node.output[0] + "_keep")
+            imp.emit_out(ops.Reshape((t.shape[0],)), [pooled])
+    return imp_
+
+
+def imp_qlinearadd(imp: Importer, node, attrs):
+    a = _relabel_to(imp, imp.dyn(0), _qdq_spec(imp, imp.dyn(0).shape, 1, 2, {}))
+    b = _relabel_to(imp, imp.dyn(3), _qdq_spec(imp, imp.dyn(3).shape, 4, 5, {}))
+    if a.shape != b.shape:
+        raise imp.unsupported(f"QLinearAdd of shapes {a.shape} and {b.shape}")
+    s = imp.emit(ops.Add(), [a.name, b.name], [node.output[0] + "_sum"])[0]
+    _requant_out(imp, s, [], 6, 7)
+
+
+def imp_qlinear_gap(imp: Importer, node, attrs):
+    if attrs.get("channels_last", 0):
+        raise imp.unsupported("channels_last=1")
+    x = _relabel_to(imp, imp.dyn(0), _qdq_spec(imp, imp.dyn(0).shape, 1, 2, {}))
+    avg = _global_pool(imp, x, "sum", node.output[0] + "_avg")
+    _requant_out(imp, avg, [], 3, 4)
+
+
+def imp_qgemm(imp: Importer, node, attrs):
+    if attrs.get("transA", 0):
+        raise imp.unsupported("transA=1")
+    x, codes, wspec = _qlinear_common(imp, 0, 1, 2, 3, 4, 5)
+    if not attrs.get("transB", 0):
+        codes = codes.T
+    if wspec.per_channel:
+        wspec = wspec.with_(axis=0)
+    acc = imp.emit(ops.Dense(ops.const(codes), wspec), [x.name], [node.output[0] + "_acc"])[0]
+    steps = []
+    alpha = float(attrs.get("alpha", 1.0))
+    if alpha != 1.0:
+        steps.append(ops.Step("mul", (np.array(alpha),)))
+    if imp.has_input(6):
+        bias = np.asarray(imp.const(6, "bias"), dtype=np.float64)
+        steps.append(ops.Step("add", (bias * np.asarray(imp.tensors[acc].quant.scale) * alpha,)))
+    if imp.has_input(7):
+        _requant_out(imp, acc, steps, 7, 8)
+    elif steps:
+        imp.chain(acc, steps)
+    else:
+        imp.set_out(acc)
+
+
+def _relabel_to(imp: Importer, t, spec):
+    if t.quant is None:
+        raise imp.unsupported(f"input {t.name} is not quantized")
+    if spec.scale == t.quant.scale and spec.zero_point == t.quant.zero_point:
+        return t
+    return imp.tensors[imp.emit(ops.Relabel(spec), [t.name], [t.name + "_rl"])[0]]
+
+
+# -- the tables ------------------------------------------------------------------------------
+
+_STANDARD = {
+    "Gemm": imp_gemm, "MatMul": imp_matmul, "Conv": imp_conv,
+    "MatMulInteger": imp_matmulinteger, "ConvInteger": imp_convinteger,
+    "QLinearConv": imp_qlinearconv, "QLinearMatMul": imp_qlinearmatmul,
+    "QuantizeLinear": imp_quantizelinear, "DequantizeLinear": imp_dequantizelinear,
+    "BatchNormalization": imp_batchnorm,
+    "Relu": _unary("relu"), "LeakyRelu": _unary("leakyrelu"), "Sigmoid": _unary("sigmoid"),
+    "Tanh": _unary("tanh"), "HardSigmoid": _unary("hardsigmoid"), "Sign": _unary("sign"),
+    "Neg": _unary("neg"), "Clip": imp_clip,
+    "Add": _binary("add"), "Sub": _binary("sub"), "Mul": _binary("mul"), "Div": _binary("div"),
+    "MaxPool": imp_maxpool, "AveragePool": imp_avgpool,
+    "GlobalAveragePool": imp_globalavgpool, "GlobalMaxPool": imp_globalmaxpool,
+    "Concat": imp_concat, "Flatten": imp_flatten, "Reshape": imp_reshape,
+    "Squeeze": imp_squeeze, "Unsqueeze": imp_unsqueeze, "Transpose": imp_transpose,
+    "Pad": imp_pad, "Identity": _identity, "Dropout": _identity, "Cast": imp_cast,
+    "Shape": imp_shape, "Softmax": imp_softmax, "ArgMax": imp_argmax,
+    "ReduceMean": _reduce("sum"), "ReduceMax": _reduce("max"),
+}
+
+_MICROSOFT = {"QLinearAdd": imp_qlinearadd, "QLinearGlobalAveragePool": imp_qlinear_gap,
+              "QGemm": imp_qgemm}
+
+_QONNX = {"Quant": imp_quant, "BipolarQuant": imp_bipolar, "Trunc": imp_trunc,
+          "MultiThreshold": imp_multithreshold}
+
+IMPORTERS = {("", k): v for k, v in _STANDARD.items()}
+IMPORTERS.update({(d, k): v for d in QONNX_DOMAINS for k, v in _QONNX.items()})
+IMPORTERS.update({("com.microsoft", k): v for k, v in _MICROSOFT.items()})
+
+CONST_IMPORTERS = {("", "QuantizeLinear"): const_quantizelinear,
+                   ("", "DequantizeLinear"): const_dequantizelinear}
+CONST_IMPORTERS.update({("", k): const_view for k in
+                        ("Transpose", "Reshape", "Flatten", "Squeeze", "Unsqueeze", "Identity")})
+CONST_IMPORTERS.update({(d, "Quant"): const_quant for d in QONNX_DOMAINS})
+CONST_IMPORTERS.update({(d, "BipolarQuant"): const_bipolar for d in QONNX_DOMAINS})
+
+
+def supported() -> str:
+    std = sorted(_STANDARD)
+    return (", ".join(std) + "; QONNX (" + ", ".join(QONNX_DOMAINS) + "): "
+            + ", ".join(sorted(_QONNX)) + "; com.microsoft: " + ", ".join(sorted(_MICROSOFT)))

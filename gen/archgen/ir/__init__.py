@@ -1,0 +1,8 @@
+"""archgen's typed intermediate representation."""
+
+from .graph import Graph, Node, Tensor, sanitize
+from .ops import Op
+from .types import QuantSpec, RoundMode
+from .verify import verify
+
+__all__ = ["Graph", "Node", "Tensor", "Op", "QuantSpec", "RoundMode", "sanitize", "verify"]

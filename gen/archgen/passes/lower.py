@@ -1,0 +1,219 @@
+"""Lowering: model ops -> hardware units, and the host/hardware partition.
+
+The graph splits into three parts:
+
+* host prefix: float work on graph inputs before the input quantizers (layout
+  transposes, input normalization, the quantizers themselves);
+* hardware: units only (plus Reshape/Relabel, which are wires on a stream);
+* host suffix: float work after the last integer tensor (dequantization, the final
+  affine of bnn_pynq-style models, softmax), done by the driver in float64.
+
+Dense -> mvu; Conv -> swg + mvu (vvu for depthwise); Pool -> pool; Concat -> concat;
+ArgMax of codes -> argmax.  An op that cannot live in hardware and is not at the
+boundary is an UnsupportedOpError naming the node.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from ..config import Config
+from ..errors import ConfigError, UnsupportedOpError
+from ..ir import Graph, Node, Tensor, ops
+from ..ir.graph import sanitize
+from ..units import argmax, concat, mvu, pool, swg, vvu
+
+HOST_PREFIX_OPS = (ops.Transpose, ops.Elementwise, ops.Quantize, ops.Reshape, ops.Pad)
+HOST_SUFFIX_OPS = (ops.Transpose, ops.Elementwise, ops.Softmax, ops.Reshape, ops.Relabel,
+                   ops.ArgMax, ops.Concat, ops.Add)
+WIRE_OPS = (ops.Reshape, ops.Relabel)
+
+
+@dataclass(frozen=True)
+class Partition:
+    prefix: tuple  # node names, in graph order
+    hardware: tuple
+    suffix: tuple
+
+
+def partition(graph: Graph) -> Partition:
+    """Split nodes into host prefix, hardware and host suffix."""
+    prefix, pre_out = [], set(graph.inputs)
+    for n in graph.nodes:
+        if isinstance(n.op, HOST_PREFIX_OPS) and all(i in pre_out for i in n.inputs) and (
+                graph.tensors[n.inputs[0]].quant is None):
+            prefix.append(n.name)
+            pre_out.update(n.outputs)
+    suffix, suf_in = [], set(graph.outputs)
+    for n in reversed(graph.nodes):
+        if n.name in prefix:
+            continue
+        outs_ok = all(o in suf_in or all(c.name in suffix for c in graph.consumers(o))
+                      for o in n.outputs)
+        floaty = any(graph.tensors[o].quant is None for o in n.outputs) or any(
+            graph.tensors[i].quant is None for i in n.inputs)
+        if isinstance(n.op, HOST_SUFFIX_OPS) and outs_ok and floaty:
+            suffix.append(n.name)
+            suf_in.update(n.inputs)
+    suffix.reverse()
+    hw = tuple(n.name for n in graph.nodes if n.name not in prefix and n.name not in suffix)
+    return Partition(tuple(prefix), hw, tuple(suffix))
+
+
+def _folding(config: Config, name: str, rows: int, cols: int):
+    lc = config.layers.get(name)
+    pe = (lc.pe if lc and lc.pe else 1)
+    simd = (lc.simd if lc and lc.simd else 1)
+    if rows % pe:
+        raise ConfigError(f"layers.{name}.pe: {pe} does not divide the {rows} outputs "
+                          f"(divisors: {_divisors(rows)})")
+    if cols % simd:
+        raise ConfigError(f"layers.{name}.simd: {simd} does not divide the {cols} inputs "
+                          f"(divisors: {_divisors(cols)})")
+    return pe, simd
+
+
+def _divisors(n: int) -> str:
+    return ", ".join(str(d) for d in range(1, n + 1) if n % d == 0)
+
+
+def _check_weights(node, op):
+    if op.weight_spec.has_zero_point:
+        raise UnsupportedOpError(f"node {node.name}: weights with a zero point are not supported "
+                                 "in hardware (quantize weights symmetrically)")
+
+
+def _lower_dense(node, op: ops.Dense, g: Graph, config, fresh):
+    _check_weights(node, op)
+    x = g.tensors[node.inputs[0]]
+    n, k = op.weight.shape
+    pe, simd = _folding(config, node.name, n, k)
+    acc = g.tensors[node.outputs[0]].quant
+    p = mvu.Params(op.weight, x.quant.zero_point[0], op.weight_spec, acc.scale, pe, simd)
+    return [Node(node.name, p, node.inputs, node.outputs)], {}
+
+
+def _lower_conv(node, op: ops.Conv, g: Graph, config, fresh):
+    _check_weights(node, op)
+    x = g.tensors[node.inputs[0]]
+    if not op.channels_last:
+        raise UnsupportedOpError(f"node {node.name}: convolution not in streaming layout")
+    c = x.shape[-1]
+    o, ig = op.weight.shape[:2]
+    kprod = int(np.prod(op.kernel))
+    zx = x.quant.zero_point[0] if x.quant.has_zero_point else 0
+    win_name = fresh(node.outputs[0] + "_win")
+    acc_scale = g.tensors[node.outputs[0]].quant.scale
+    depthwise = op.group == c and o == c and ig == 1
+    simd_cols = kprod if depthwise else kprod * c
+    if depthwise:
+        w = op.weight.reshape(o, kprod)
+        pe, simd = _folding(config, node.name, o, kprod)
+        unit = vvu.Params(w, zx, op.weight_spec, acc_scale, pe, simd)
+    else:
+        # (O, I/g, *K) -> dense (O, *K, C) with zeros outside each group
+        full = np.zeros((o,) + op.kernel + (c,), dtype=np.int64)
+        og = o // op.group
+        for gi in range(op.group):
+            blk = op.weight[gi * og:(gi + 1) * og]  # (og, ig, *K)
+            full[gi * og:(gi + 1) * og, ..., gi * ig:(gi + 1) * ig] = np.moveaxis(blk, 1, -1)
+        w = full.reshape(o, -1)
+        pe, simd = _folding(config, node.name, o, simd_cols)
+        unit = mvu.Params(w, zx, op.weight_spec, acc_scale, pe, simd)
+    gen = swg.Params(op.kernel, op.strides, op.pads, op.dilations, zx, 1)
+    shape, spec = gen.infer([x])[0]
+    win = Tensor(win_name, shape, spec)
+    return ([Node(fresh(node.name + "_swg"), gen, node.inputs, (win_name,)),
+             Node(node.name, unit, (win_name,), node.outputs)], {win_name: win})
+
+
+def _lower_pool(node, op: ops.Pool, g, config, fresh):
+    if not op.channels_last:
+        raise UnsupportedOpError(f"node {node.name}: pooling not in streaming layout")
+    p = pool.Params(op.reduce, op.kernel, op.strides, op.pads, op.dilations, op.ceil_mode)
+    return [Node(node.name, p, node.inputs, node.outputs)], {}
+
+
+def _lower_concat(node, op: ops.Concat, g, config, fresh):
+    ins = [g.tensors[i] for i in node.inputs]
+    if op.axis != len(ins[0].shape) - 1:
+        raise UnsupportedOpError(f"node {node.name}: concatenation along axis {op.axis} "
+                                 "(hardware concatenates channels)")
+    return [Node(node.name, concat.Params(), node.inputs, node.outputs)], {}
+
+
+def _lower_argmax(node, op: ops.ArgMax, g, config, fresh):
+    x = g.tensors[node.inputs[0]]
+    if op.axis != len(x.shape) - 1:
+        raise UnsupportedOpError(f"node {node.name}: argmax along axis {op.axis} (hardware: last)")
+    return [Node(node.name, argmax.Params(op.keepdims), node.inputs, node.outputs)], {}
+
+
+def _fold_pad(node, g: Graph, nodes_by_in):
+    """A Pad of codes followed only by a Conv/Pool: merged into that op's padding."""
+    x = g.tensors[node.inputs[0]]
+    users = nodes_by_in.get(node.outputs[0], [])
+    if len(users) != 1 or not isinstance(users[0].op, (ops.Conv, ops.Pool)):
+        return None
+    user = users[0]
+    nd = len(x.shape)  # channels-last: the channel axis is the last one
+    begin, end = node.op.pads[:nd], node.op.pads[nd:]
+    if begin[-1] or end[-1]:
+        return None  # padding of the channel axis
+    code = node.op.value / x.quant.scale[0] + x.quant.zero_point[0]
+    if isinstance(user.op, ops.Conv) and code != x.quant.zero_point[0]:
+        return None
+    if isinstance(user.op, ops.Pool) and user.op.reduce == "max":
+        return None
+    sp = tuple(begin[:-1]) + tuple(end[:-1])
+    new = tuple(a + b for a, b in zip(user.op.pads, sp))
+    return replace(user, op=replace(user.op, pads=new), inputs=node.inputs)
+
+
+_LOWER = {ops.Dense: _lower_dense, ops.Conv: _lower_conv, ops.Pool: _lower_pool,
+          ops.Concat: _lower_concat, ops.ArgMax: _lower_argmax}
+
+
+def lower(graph: Graph, config: Config) -> Graph:
+    taken = set(graph.tensors) | {n.name for n in graph.nodes}
+
+    def fresh(hint):
+        name = sanitize(hint, taken)
+        taken.add(name)
+        return name
+
+    # pads in front of convolutions become the convolution's own padding
+    nodes = list(graph.nodes)
+    for n in list(nodes):
+        if isinstance(n.op, ops.Pad) and graph.tensors[n.inputs[0]].quant is not None:
+            by_in = {}
+            for m in nodes:
+                for i in m.inputs:
+                    by_in.setdefault(i, []).append(m)
+            merged = _fold_pad(n, graph, by_in)
+            if merged is not None:
+                user = by_in[n.outputs[0]][0]
+                nodes = [merged if m is user else m for m in nodes if m is not n]
+    graph = graph.rebuild(nodes)
+    part = partition(graph)
+    hw = set(part.hardware)
+    out_nodes, tensors = [], dict(graph.tensors)
+    for n in graph.nodes:
+        if n.name in hw and type(n.op) in _LOWER:
+            new_nodes, new_tensors = _LOWER[type(n.op)](n, n.op, graph, config, fresh)
+            out_nodes.extend(new_nodes)
+            tensors.update(new_tensors)
+            continue
+        if n.name in hw and _is_model_op(n.op) and not isinstance(n.op, WIRE_OPS):
+            raise UnsupportedOpError(
+                f"node {n.name} ({n.op.summary()}) cannot be mapped to hardware: it sits "
+                "between integer layers and no pass turned it into integer arithmetic")
+        out_nodes.append(n)
+    return graph.rebuild(out_nodes, tensors)
+
+
+
+def _is_model_op(op) -> bool:
+    return type(op).__module__ == ops.__name__

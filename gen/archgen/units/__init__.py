@@ -1,0 +1,25 @@
+"""Hardware units: one module per unit, each with Params, derive(), golden(), context().
+
+``UNITS`` is the explicit list; nothing registers itself on import.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+from ..errors import InternalError
+from . import add, argmax, concat, mvu, pool, requant, swg, thresholds, vvu
+
+UNITS: tuple = (mvu, swg, vvu, thresholds, requant, pool, add, concat, argmax)
+
+
+def _table() -> dict:
+    return {m.Params: m for m in UNITS}
+
+
+def unit_of(params) -> ModuleType:
+    """The unit module whose Params class ``params`` is an instance of."""
+    try:
+        return _table()[type(params)]
+    except KeyError:
+        raise InternalError(f"{type(params).__name__} is neither a model op nor a unit") from None
