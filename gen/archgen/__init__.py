@@ -63,5 +63,15 @@ def load(path, config: Config | str | Path | None = None, **options) -> Model:
 
         config = replace(config, **options)
     source = load_model(path, config)
+    _check_layer_names(config, source)
     graph = run_pipeline(source, config)
     return Model(Path(path), config, source, graph)
+
+
+def _check_layer_names(config: Config, graph: Graph) -> None:
+    names = {n.name for n in graph.nodes}
+    for name in config.layers:
+        if name not in names:
+            layers = sorted(n.name for n in graph.nodes if type(n.op).__name__ in ("Dense", "Conv"))
+            raise ConfigError(f"layers.{name}: no layer of that name in the model "
+                              f"(layers: {', '.join(layers[:20])})")

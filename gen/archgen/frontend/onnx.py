@@ -89,6 +89,14 @@ class Importer:
         self.taken: set = set()
         self.node = None  # the ONNX node being imported
         self.node_name = ""
+        self.readers: dict = {}  # ONNX tensor name -> ONNX nodes reading it
+        self.absorbed: dict = {}  # id of an ONNX node folded into an earlier one -> value
+        self.bn_folded = None  # the batch norm the current float layer absorbed
+
+    @property
+    def layer(self) -> str:
+        """The IR name of the node being imported: what config files call the layer."""
+        return sanitize(self.node_name)
 
     # -- errors -----------------------------------------------------------------
     def error(self, msg: str, cls=ModelError):
@@ -112,17 +120,24 @@ class Importer:
     def has_input(self, i: int) -> bool:
         return len(self.node.input) > i and self.node.input[i] != ""
 
+    def input(self, i: int, what: str = ""):
+        """The value of input i, which must be present."""
+        if not self.has_input(i):
+            raise self.error(f"input {i}{' (' + what + ')' if what else ''} is missing "
+                             f"(the node has {len(self.node.input)} inputs)")
+        return self.get(self.node.input[i])
+
     def is_const(self, i: int) -> bool:
-        return not isinstance(self.get(self.node.input[i]), str)
+        return not isinstance(self.input(i), str)
 
     def const(self, i: int, what: str = "") -> np.ndarray:
-        v = self.get(self.node.input[i])
+        v = self.input(i, what)
         if isinstance(v, str):
             raise self.unsupported(f"input {i} ({what or self.node.input[i]}) must be a constant")
         return v.real() if isinstance(v, QConst) else v.value
 
     def qconst(self, i: int):
-        v = self.get(self.node.input[i])
+        v = self.input(i)
         return v if isinstance(v, QConst) else None
 
     def scalar(self, i: int, what: str) -> float:
@@ -132,7 +147,7 @@ class Importer:
         return float(v.reshape(-1)[0])
 
     def dyn(self, i: int) -> Tensor:
-        v = self.get(self.node.input[i])
+        v = self.input(i)
         if not isinstance(v, str):
             raise self.unsupported(f"input {i} is a constant where a tensor is expected")
         return self.tensors[v]
@@ -142,7 +157,7 @@ class Importer:
         t = self.dyn(i)
         if t.quant is not None:
             return t
-        spec = self.config.precision_for(self.node_name)
+        spec = self.config.precision_for(self.layer)
         q = self.emit(ops.Quantize(spec), [t.name], [t.name + "_q"], self.node_name + "_quant")[0]
         return self.tensors[q]
 
@@ -213,7 +228,22 @@ def _read_model(path: Path):
         raise ModelError(f"{path}: not a valid ONNX model ({type(e).__name__})") from None
     if not model.HasField("graph") or len(model.graph.node) == 0:
         raise ModelError(f"{path}: not a valid ONNX model (no graph or no nodes)")
+    _check_names(model, path)
     return model
+
+
+def _check_names(model, path):
+    """Every name is text (protobuf hands back bytes for invalid UTF-8)."""
+    g = model.graph
+    groups = [("input", [v.name for v in g.input]), ("output", [v.name for v in g.output]),
+              ("initializer", [t.name for t in g.initializer])]
+    for k, n in enumerate(g.node):
+        groups.append((f"node {k}", [n.name, n.op_type, n.domain, *n.input, *n.output,
+                                     *[a.name for a in n.attribute]]))
+    for where, names in groups:
+        for name in names:
+            if not isinstance(name, str):
+                raise ModelError(f"{path}: {where} has a name that is not valid UTF-8 text")
 
 
 def _initializers(model, path) -> dict:
@@ -324,10 +354,17 @@ def load_onnx(path: str | Path, config: Config | None = None) -> Graph:
         graph_inputs.append(name)
     if not graph_inputs:
         raise ModelError(f"{path}: the graph has no inputs")
-    for k, node in enumerate(_toposort(model.graph, imp.values.keys(), path)):
+    order = _toposort(model.graph, imp.values.keys(), path)
+    for node in order:
+        for i in node.input:
+            imp.readers.setdefault(i, []).append(node)
+    for k, node in enumerate(order):
         domain = "" if node.domain in ("", "ai.onnx") else node.domain
         imp.node = node
         imp.node_name = node.name or f"{node.op_type}_{k}"
+        if id(node) in imp.absorbed:
+            imp.values[node.output[0]] = imp.absorbed.pop(id(node))
+            continue
         attrs = _attrs(node)
         key = (domain, node.op_type)
         if key in IMPORTERS:
@@ -336,15 +373,11 @@ def load_onnx(path: str | Path, config: Config | None = None) -> Graph:
             raise UnsupportedOpError(
                 f"{path}: node {imp.node_name}: op {node.op_type} (domain {domain or 'ai.onnx'!r}) "
                 f"is not supported; supported: {supported()}")
-        all_const = all(i == "" or not isinstance(imp.get(i), str) for i in node.input)
-        if all_const and key in CONST_IMPORTERS:
-            CONST_IMPORTERS[key](imp, node, attrs)
-        elif all_const and domain == "":
-            _fold(imp, node, attrs)
-        elif key in IMPORTERS:
-            IMPORTERS[key](imp, node, attrs)
-        else:
-            raise imp.unsupported("only supported on constant inputs")
+        try:
+            _import_node(imp, node, attrs, key, domain, IMPORTERS, CONST_IMPORTERS)
+        except (IndexError, KeyError, TypeError, AttributeError, ValueError) as e:
+            # a malformed node that no explicit check caught: still one clear line
+            raise imp.error(f"malformed node ({type(e).__name__}: {e})") from None
     outputs = []
     for vo in model.graph.output:
         v = imp.values.get(vo.name)
@@ -356,6 +389,18 @@ def load_onnx(path: str | Path, config: Config | None = None) -> Graph:
     graph = Graph(sanitize(model.graph.name or path.stem), imp.nodes, imp.tensors,
                   graph_inputs, outputs)
     return graph.rebuild(_live_nodes(graph))
+
+
+def _import_node(imp, node, attrs, key, domain, importers, const_importers):
+    all_const = all(i == "" or not isinstance(imp.get(i), str) for i in node.input)
+    if all_const and key in const_importers:
+        const_importers[key](imp, node, attrs)
+    elif all_const and domain == "":
+        _fold(imp, node, attrs)
+    elif key in importers:
+        importers[key](imp, node, attrs)
+    else:
+        raise imp.unsupported("only supported on constant inputs")
 
 
 def _live_nodes(graph: Graph) -> list:

@@ -18,7 +18,9 @@ from .onnx import QONNX_DOMAINS, Const, Importer, QConst, _fold, axis_of
 # -- helpers ------------------------------------------------------------------------------
 
 
-def _round_mode(imp: Importer, text: str) -> RoundMode:
+def _round_mode(imp: Importer, text) -> RoundMode:
+    if not isinstance(text, str):
+        raise imp.error(f"rounding_mode must be a string attribute, got {type(text).__name__}")
     try:
         return RoundMode.parse(text)
     except ValueError as e:
@@ -60,13 +62,54 @@ def _quantize_const(imp: Importer, x: np.ndarray, spec: QuantSpec, mode=RoundMod
     return QConst(codes, spec)
 
 
+def _float_layer(imp: Importer, i_w: int, i_b: int | None, out_axis: int):
+    """Float weights of a layer, quantized by archgen the way hls4ml does it: a batch
+    norm that alone reads the layer's output is folded into the float weights and bias
+    first (and then skipped), weights are quantized at the configured precision, and the
+    bias is rounded to the accumulator's grid so the layer stays exact integer math.
+
+    Returns (QConst weights, float bias or None, bias already on the grid: bool).
+    """
+    w = np.asarray(imp.const(i_w, "weight"), dtype=np.float64)
+    b = np.asarray(imp.const(i_b, "bias"), dtype=np.float64) if i_b is not None and \
+        imp.has_input(i_b) else None
+    readers = imp.readers.get(imp.node.output[0], [])
+    if len(readers) == 1 and readers[0].op_type == "BatchNormalization":
+        bn = readers[0]
+        vals = [imp.values.get(n) for n in bn.input[1:5]]
+        if all(isinstance(v, Const) for v in vals):
+            gamma, beta, mean, var = (np.asarray(v.value, dtype=np.float64) for v in vals)
+            eps = next((a.f for a in bn.attribute if a.name == "epsilon"), 1e-5)
+            k = gamma / np.sqrt(var + eps)
+            shape = [1] * w.ndim
+            shape[out_axis] = -1
+            w = w * k.reshape(shape)
+            b = ((b if b is not None else 0.0) - mean) * k + beta
+            imp.bn_folded = bn  # its output becomes the layer's, in _finish_float_layer
+    spec = imp.config.weight_precision_for(imp.layer)
+    return _quantize_const(imp, w, spec), b
+
+
+def _finish_float_layer(imp: Importer, acc: str, bias, bias_shape):
+    """Bias on the accumulator grid, then alias a folded batch norm's output."""
+    out = acc
+    if bias is not None:
+        scale = np.asarray(imp.tensors[acc].quant.scale).reshape(bias_shape)
+        grid = np.round(bias.reshape(bias_shape) / scale) * scale
+        out = imp.chain(acc, [ops.Step("add", (grid,))], imp.node_name + "_bias")
+    if imp.bn_folded is not None:
+        imp.absorbed[id(imp.bn_folded)] = out
+        imp.bn_folded = None
+    return out
+
+
 def _weight(imp: Importer, i: int) -> QConst:
     """A weight input as codes: quantized in-graph, or float quantized at the config."""
     q = imp.qconst(i)
     if q is not None:
         return q
     w = imp.const(i, "weight")
-    spec = imp.config.weight_precision_for(imp.node_name)
+    spec = imp.config.weight_precision_for(imp.layer)
     return _quantize_const(imp, np.asarray(w, dtype=np.float64), spec)
 
 
@@ -269,6 +312,14 @@ def imp_gemm(imp: Importer, node, attrs):
     if attrs.get("transA", 0):
         raise imp.unsupported("transA=1")
     x = imp.codes(0)
+    if imp.qconst(1) is None and float(attrs.get("alpha", 1.0)) == 1.0 and \
+            float(attrs.get("beta", 1.0)) == 1.0:  # a float layer: archgen quantizes it
+        w, bias = _float_layer(imp, 1, 2, 0 if attrs.get("transB", 0) else 1)
+        if w.codes.ndim != 2:
+            raise imp.unsupported(f"weight must be 2-D, got {w.codes.shape}")
+        acc = _dense(imp, x, w if attrs.get("transB", 0) else _transpose_q(w))
+        _finish_float_layer(imp, acc, bias, (-1,))
+        return
     w = _weight(imp, 1)
     if w.codes.ndim != 2:
         raise imp.unsupported(f"weight must be 2-D, got {w.codes.shape}")
@@ -345,7 +396,11 @@ def _conv_geometry(imp: Importer, attrs, spatial, kernel):
 
 def imp_conv(imp: Importer, node, attrs):
     x = imp.codes(0)
-    w = _weight(imp, 1)
+    float_bias = None
+    if imp.qconst(1) is None:  # a float layer: archgen quantizes it
+        w, float_bias = _float_layer(imp, 1, 2, 0)
+    else:
+        w = _weight(imp, 1)
     if w.codes.ndim != len(x.shape) + 1 or w.codes.ndim not in (3, 4):
         raise imp.unsupported(f"{w.codes.ndim - 2}-D convolution of a {len(x.shape) - 1}-D input "
                               "(supported: 1-D and 2-D)")
@@ -356,6 +411,9 @@ def imp_conv(imp: Importer, node, attrs):
     group = int(attrs.get("group", 1))
     acc = imp.emit_out(ops.Conv(ops.const(w.codes, np.int64), w.spec, strides, pads, dil, group),
                        [x.name])
+    if imp.qconst(1) is None:
+        _finish_float_layer(imp, acc, float_bias, (-1,) + (1,) * len(kernel))
+        return
     if imp.has_input(2):
         bias = np.asarray(imp.const(2, "bias"), dtype=np.float64).reshape((-1,) + (1,) * len(kernel))
         imp.chain(acc, [ops.Step("add", (bias,))], imp.node_name + "_bias")

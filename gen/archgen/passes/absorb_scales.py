@@ -28,7 +28,7 @@ import numpy as np
 from ..config import Config
 from ..golden import MODEL_OPS, apply_steps
 from ..ir import Graph, Node, Tensor, ops
-from ..ir.types import QuantSpec
+from ..ir.types import QuantSpec, RoundMode
 from ..units import add as add_unit
 from ..units import requant, thresholds
 
@@ -207,13 +207,51 @@ def _check_requant(p: requant.Params, T, neg, rlo, rhi, lo):
     for c in range(T.shape[0]):
         pts = np.unique(np.concatenate([T[c], T[c] - 1, [rlo[c], rhi[c]]]))
         pts = pts[(pts >= rlo[c]) & (pts <= rhi[c])]
-        want = lo + (pts[:, None] >= T[c][None, :]).sum(axis=1)
+        want = lo + np.searchsorted(T[c], pts, side="right")  # T[c] is ascending
         m, b = int(p.mult[c if p.mult.size > 1 else 0]), int(p.bias[c if p.bias.size > 1 else 0])
         m = -m if neg[c] else m
-        got = np.clip((pts * m + b) >> p.shift, p.spec.lo, p.spec.hi)
+        got = np.clip(requant.shift_round(pts * m + b, p.shift, p.rounding), p.spec.lo, p.spec.hi)
         if not np.array_equal(got, want):
             return False
     return True
+
+
+def _dyadic_candidate(chain: _Chain, Ts, neg, xlo, xhi, channels, axis, max_shift=40):
+    """(M, B, s, rounding) when the chain is exactly dyadic-affine before a round-half-even
+    or floor quantizer (fixed-point models: power-of-two scales, bias on the grid)."""
+    q = chain.quant
+    if not isinstance(q, ops.Quantize) or q.mode not in (RoundMode.HALF_EVEN, RoundMode.FLOOR):
+        return None
+    rounding = "half_even" if q.mode is RoundMode.HALF_EVEN else "floor"
+    # two interior points per channel (x' domain), evaluated before rounding
+    x1 = np.clip(Ts[:, 0], xlo, xhi) if Ts.shape[1] else xlo
+    x2 = np.clip(Ts[:, -1], xlo, xhi) if Ts.shape[1] else xhi
+    x2 = np.where(x2 == x1, np.minimum(x1 + 1, xhi), x2)
+    sgn = np.where(neg, -1, 1)
+
+    def pre_round(xp):
+        x = (xp * sgn).reshape((1,) + chain.red_shape if axis is None else
+                               _channel_shape(chain.red_shape, axis, channels))
+        y = apply_steps(chain.steps, chain.in_spec.dequantize(x))
+        y = y / q.spec.broadcast(q.spec.scale, y.ndim)
+        if q.spec.has_zero_point:
+            y = y + q.spec.broadcast(q.spec.zero_point, y.ndim)
+        return y.reshape(-1)[: channels if axis is not None else 1]
+
+    y1, y2 = pre_round(x1), pre_round(x2)
+    a = (y2 - y1) / np.where(x2 == x1, 1, x2 - x1)
+    b = y1 - a * x1
+    for s in range(max_shift):
+        m, bb = a * 2.0 ** s, b * 2.0 ** s
+        if np.all(m == np.round(m)) and np.all(bb == np.round(bb)) and np.all(m > 0):
+            return m.astype(np.int64), bb.astype(np.int64), s, rounding
+    return None
+
+
+def _channel_shape(red_shape, axis, channels):
+    shape = [1] * (len(red_shape) + 1)
+    shape[axis + 1] = channels
+    return tuple(shape)
 
 
 def _absorb_1d(chain: _Chain, axis, channels, rlo, rhi, config, name):
@@ -248,11 +286,18 @@ def _absorb_1d(chain: _Chain, axis, channels, rlo, rhi, config, name):
         above = np.where(Ts > xhi[:, None], np.inf, Ts.astype(np.float64))
         above = np.where(Ts <= xlo[:, None], xlo[:, None].astype(np.float64), above)
         below = np.where(Ts > xhi[:, None], xhi[:, None].astype(np.float64), below)
+        out_spec = spec.with_(lo=lo_s, hi=lo + kmax)
+        dyadic = _dyadic_candidate(chain, Ts, neg, xlo, xhi, channels, axis)
+        if dyadic is not None:
+            m, b, s, rnd = dyadic
+            p = requant.Params(np.where(neg, -m, m), b, s, out_spec, ax, rnd)
+            if _check_requant(p, Ts, neg, xlo, xhi, lo_s):
+                return p
         sol = _solve_line(below, above, lo_s) if kmax > kmin else (
             np.zeros(channels, np.int64), np.full(channels, lo_s, np.int64), 0)
         if sol is not None:
             m, b, s = sol
-            p = requant.Params(np.where(neg, -m, m), b, s, spec.with_(lo=lo_s, hi=lo + kmax), ax)
+            p = requant.Params(np.where(neg, -m, m), b, s, out_spec, ax)
             if _check_requant(p, Ts, neg, xlo, xhi, lo_s):
                 return p
         if levels > _MAX_THRESHOLDS:

@@ -26,7 +26,42 @@ def rename_inputs(nodes, mapping: dict):
     return [replace(n, inputs=tuple(mapping.get(i, i) for i in n.inputs)) for n in nodes]
 
 
+def _hoist_reshapes(graph: Graph) -> Graph:
+    """Elementwise -> Reshape  =>  Reshape -> Elementwise, so that a float chain meets
+    its quantizer (a view never changes values; constants are reshaped along)."""
+    from dataclasses import replace
+
+    import numpy as np
+
+    from ..ir import Tensor
+
+    nodes = list(graph.nodes)
+    tensors = dict(graph.tensors)
+    for r in list(nodes):
+        if not isinstance(r.op, ops.Reshape):
+            continue
+        mid = r.inputs[0]
+        e = next((n for n in nodes if mid in n.outputs), None)
+        if e is None or not isinstance(e.op, ops.Elementwise) or mid in graph.outputs:
+            continue
+        if sum(mid in n.inputs for n in nodes) != 1:
+            continue
+        src = tensors[e.inputs[0]]
+        if src.quant is not None and src.quant.per_channel:
+            continue
+        in_shape, out_shape = src.shape, tuple(r.op.shape)
+        steps = tuple(ops.Step(st.fn, tuple(
+            c if c.size == 1 else np.broadcast_to(c, in_shape).reshape(out_shape)
+            for c in st.consts)) for st in e.op.steps)
+        tensors[mid] = Tensor(mid, out_shape, src.quant)
+        new_r = replace(r, inputs=e.inputs, outputs=(mid,))
+        new_e = replace(e, op=ops.Elementwise(steps), inputs=(mid,), outputs=r.outputs)
+        nodes = [new_r if n is e else new_e if n is r else n for n in nodes]
+    return graph.rebuild(nodes, tensors)
+
+
 def cleanup(graph: Graph, config: Config) -> Graph:
+    graph = _hoist_reshapes(graph)
     alias = {}
     nodes = []
     outputs = set(graph.outputs)

@@ -1,4 +1,7 @@
-"""Multiply-shift requantizer: out = clamp((M[c] * x + B[c]) >> shift, lo, hi).
+"""Multiply-shift requantizer: out = clamp(round((M[c] * x + B[c]) / 2**shift), lo, hi).
+
+``rounding`` is "floor" (a plain arithmetic shift) or "half_even" (convergent rounding:
+the dropped bits decide, ties go to the even result; what ONNX and Brevitas use).
 
 Replaces a float affine chain and its quantizer when the output is wide (many
 thresholds); M, B and shift are solved in passes/absorb_scales.py so the result equals
@@ -23,17 +26,23 @@ class Params(Op):
     shift: int
     spec: QuantSpec  # output codes; clamp bounds are spec.lo, spec.hi
     axis: int
+    rounding: str = "floor"
+
+    ROUNDINGS = ("floor", "half_even")
 
     def __post_init__(self):
         object.__setattr__(self, "mult", const(self.mult, np.int64))
         object.__setattr__(self, "bias", const(self.bias, np.int64))
+        if self.rounding not in self.ROUNDINGS:
+            raise InternalError(f"requant rounding {self.rounding!r} not in {self.ROUNDINGS}")
 
     @classmethod
     def kind(cls):
         return "requant"
 
     def summary(self):
-        return f"requant[x{self.mult.size} >>{self.shift} -> {self.spec}]"
+        rnd = "" if self.rounding == "floor" else " " + self.rounding
+        return f"requant[x{self.mult.size} >>{self.shift}{rnd} -> {self.spec}]"
 
     def infer(self, ins):
         shape = ins[0].shape
@@ -43,9 +52,19 @@ class Params(Op):
         return [(shape, self.spec)]
 
 
+def shift_round(v: np.ndarray, shift: int, rounding: str) -> np.ndarray:
+    """v / 2**shift rounded as the hardware does, on int64 arrays."""
+    q = v >> shift
+    if rounding == "half_even" and shift > 0:
+        rem = v - (q << shift)
+        half = 1 << (shift - 1)
+        q = q + ((rem > half) | ((rem == half) & (q & 1 == 1)))
+    return q
+
+
 def golden(p: Params, x: np.ndarray) -> np.ndarray:
     xc = np.moveaxis(x, p.axis + 1, -1)
-    y = (xc * p.mult + p.bias) >> p.shift
+    y = shift_round(xc * p.mult + p.bias, p.shift, p.rounding)
     y = np.clip(y, p.spec.lo, p.spec.hi)
     return [np.moveaxis(y, -1, p.axis + 1)]
 
@@ -62,4 +81,4 @@ def derive(p: Params, in_spec: QuantSpec) -> dict:
 
 def context(p: Params, in_spec: QuantSpec) -> dict:
     return {**derive(p, in_spec), "mult": p.mult.tolist(), "bias": p.bias.tolist(),
-            "lo": p.spec.lo, "hi": p.spec.hi}
+            "lo": p.spec.lo, "hi": p.spec.hi, "rounding": p.rounding}

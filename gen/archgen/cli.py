@@ -1,0 +1,324 @@
+"""The ``archgen`` command: argument parsing only; the work is done by the public API.
+
+Exit codes: 0 success, 1 verification mismatch, 2 bad input or usage (one line on stderr
+naming the file, node or option at fault), 3 internal error, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from .errors import ArchgenError, ConfigError, ModelError
+
+log = logging.getLogger("archgen.cli")
+
+DEMO_MODEL = "mlp_w6a6.onnx"
+DEMO_DIR = "archgen-demo"
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line usage errors (exit 2), as every other archgen error."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} -h)\n")
+
+
+# -- helpers ------------------------------------------------------------------------------
+def _overrides(args) -> dict:
+    """Config overrides from command-line options (None = not given)."""
+    out = {}
+    for key in ("default_precision", "strategy", "clock_mhz", "target_fps", "part"):
+        if getattr(args, key, None) is not None:
+            out[key] = getattr(args, key)
+    return out
+
+
+def _load(args, path):
+    """archgen.load, or frontend + pipeline with an IR dump after each pass (--dump-ir)."""
+    import archgen
+
+    if not getattr(args, "dump_ir", None):
+        return archgen.load(path, getattr(args, "config", None), **_overrides(args))
+    from .config import load_config
+    from .frontend import load_model
+    from .passes import run_pipeline
+
+    config = load_config(getattr(args, "config", None), **_overrides(args))
+    source = load_model(path, config)
+    graph = run_pipeline(source, config, dump_dir=Path(args.dump_ir))
+    return archgen.Model(Path(path), config, source, graph)
+
+
+def _read_inputs(path: str, graph) -> list:
+    """Float input arrays from X.npy (one input) or X.npz (by input name, or 'x')."""
+    import numpy as np
+
+    p = Path(path)
+    if not p.is_file():
+        raise ConfigError(f"{p}: input file not found" if not p.exists() else f"{p}: not a file")
+    try:
+        data = np.load(p, allow_pickle=False)
+    except (ValueError, OSError, EOFError) as e:
+        msg = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ConfigError(f"{p}: not a readable .npy/.npz file ({msg})") from None
+    names = list(graph.inputs)
+    if isinstance(data, np.ndarray):
+        arrays = [data]
+    else:
+        with data:
+            keys = list(data.files)
+            if all(n in keys for n in names):
+                arrays = [data[n] for n in names]
+            elif len(names) == 1 and "x" in keys:
+                arrays = [data["x"]]
+            elif len(names) == 1 and len(keys) == 1:
+                arrays = [data[keys[0]]]
+            else:
+                raise ConfigError(f"{p}: expected arrays named {', '.join(names)} "
+                                  f"(found {', '.join(keys) or 'none'})")
+    if len(arrays) != len(names):
+        raise ConfigError(f"{p}: the model takes {len(names)} inputs ({', '.join(names)}); "
+                          "give them in an .npz file keyed by input name")
+    for a in arrays:
+        if not (np.issubdtype(a.dtype, np.floating) or np.issubdtype(a.dtype, np.integer)
+                or a.dtype == np.bool_):
+            raise ConfigError(f"{p}: expected numbers, got dtype {a.dtype}")
+        if a.dtype.kind == "f" and not np.isfinite(a).all():
+            raise ConfigError(f"{p}: contains NaN or Inf")
+    return arrays
+
+
+def _golden(model, arrays, xpath):
+    """Golden outputs as a list; input errors are prefixed with the input file."""
+    try:
+        out = model.golden(*arrays)
+    except ModelError as e:
+        raise type(e)(f"{xpath}: {e}") from None
+    return list(out) if isinstance(out, list) else [out]
+
+
+def _write_outputs(path: str, names, outs) -> None:
+    import io
+
+    import numpy as np
+
+    from .project import write_atomic
+
+    p = Path(path)
+    if p.is_dir():
+        raise ConfigError(f"{p}: output path is a folder; give a file name (Y.npy)")
+    if not p.parent.is_dir():
+        raise ConfigError(f"{p}: folder {p.parent} does not exist")
+    buf = io.BytesIO()
+    if p.suffix == ".npz":
+        np.savez(buf, **{n: np.asarray(o, dtype=np.float64) for n, o in zip(names, outs)})
+    elif len(outs) != 1:
+        raise ConfigError(f"{p}: the model has {len(outs)} outputs ({', '.join(names)}); "
+                          "write them to an .npz file (-o Y.npz)")
+    else:
+        np.save(buf, np.asarray(outs[0], dtype=np.float64), allow_pickle=False)
+    try:
+        write_atomic(p, buf.getvalue())
+    except OSError as e:
+        raise ConfigError(f"{p}: cannot write ({e.strerror})") from None
+
+
+def _options_record(args, keys) -> dict:
+    """Options as given, for the manifest (file arguments by base name: no absolute paths)."""
+    out = {}
+    for k in keys:
+        v = getattr(args, k, None)
+        if v is None:
+            continue
+        if k == "config":
+            v = Path(v).name
+        out[k] = v
+    return out
+
+
+# -- commands -------------------------------------------------------------------------
+def cmd_golden(args) -> int:
+    if Path(args.output).is_dir():
+        raise ConfigError(f"{args.output}: output path is a folder; give a file name (Y.npy)")
+    model = _load(args, args.model)
+    arrays = _read_inputs(args.input, model.graph)
+    outs = _golden(model, arrays, args.input)
+    _write_outputs(args.output, list(model.graph.outputs), outs)
+    log.info("wrote %s", args.output)
+    return 0
+
+
+def cmd_generate(args) -> int:
+    from .project import check_backends, check_out_dir, write_project
+
+    if args.target_fps is not None and args.clock_mhz is None:
+        raise ConfigError("--target-fps requires --clock-mhz (the throughput target is in "
+                          "frames per second at that clock)")
+    backends = check_backends([args.backend] if args.backend else [])
+    check_out_dir(Path(args.output), [], args.force)  # fail before the (slow) import
+    model = _load(args, args.model)
+    opts = _options_record(args, ("backend", "strategy", "target_fps", "clock_mhz", "part",
+                                  "config", "default_precision", "force"))
+    files = write_project(model, args.output, force=args.force, backends=backends, options=opts)
+    print(f"archgen: wrote {len(files)} files to {args.output}")
+    return 0
+
+
+def _not_implemented(args) -> int:
+    print(f"archgen {args.command}: not implemented in this version", file=sys.stderr)
+    return 2
+
+
+def _demo_model() -> Path:
+    root = Path(__file__).resolve().parents[2]
+    p = root / "tests" / "fixtures" / DEMO_MODEL
+    if not p.is_file():
+        raise ConfigError(f"{p}: demo model not found (the demo runs from a source checkout "
+                          "with tests/fixtures; run `make fixtures` to create it)")
+    return p
+
+
+def cmd_demo(args) -> int:
+    import io
+
+    import numpy as np
+
+    from .project import write_project
+
+    path = _demo_model()
+    data_path = path.with_suffix(".npz")
+    model = _load(args, path)
+    arrays = _read_inputs(str(data_path), model.graph)
+    outs = _golden(model, arrays, data_path)
+    y = np.asarray(outs[0], dtype=np.float64)
+    xb, yb = io.BytesIO(), io.BytesIO()
+    np.save(xb, np.asarray(arrays[0]), allow_pickle=False)
+    np.save(yb, y, allow_pickle=False)
+    files = write_project(model, args.output, force=args.force, options={"demo": True},
+                          extra_files={"x.npy": xb.getvalue(), "golden_y.npy": yb.getvalue()})
+    print(str(model.graph))
+    print()
+    with np.printoptions(precision=4, suppress=True, linewidth=100):
+        print(f"golden outputs, first {min(3, len(y))} of {len(y)} samples:")
+        print(y[:3])
+    print(f"archgen demo: {path.name}: {len(model.graph.nodes)} nodes, {len(y)} samples run "
+          f"bit-accurately; {len(files)} files written to {args.output}/")
+    return 0
+
+
+# -- parser ---------------------------------------------------------------------------
+def _model_options(p, config=True):
+    if config:
+        p.add_argument("--config", metavar="CFG.yaml", help="YAML configuration file")
+    p.add_argument("--default-precision", metavar="P",
+                   help="precision of float tensors quantized by archgen, e.g. fixed<16,6>")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from . import __version__
+
+    common = _Parser(add_help=False)
+    common.add_argument("-v", "--verbose", action="store_true", default=argparse.SUPPRESS,
+                        help="log each step (and show tracebacks of internal errors)")
+    common.add_argument("--dump-ir", metavar="DIR", default=argparse.SUPPRESS,
+                        help="write the IR after each pass into DIR")
+
+    parser = _Parser(prog="archgen", description="Compile quantized neural networks to FPGA "
+                     "accelerators.")
+    parser.add_argument("--version", action="version", version=f"archgen {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", default=False,
+                        help="log each step (and show tracebacks of internal errors)")
+    parser.add_argument("--dump-ir", metavar="DIR", default=None,
+                        help="write the IR after each pass into DIR")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+
+    p = sub.add_parser("golden", parents=[common], help="bit-accurate numpy execution")
+    p.add_argument("model", metavar="MODEL", help="model file (.onnx)")
+    p.add_argument("-i", "--input", required=True, metavar="X.npy", help="inputs, batch first")
+    p.add_argument("-o", "--output", required=True, metavar="Y.npy",
+                   help="outputs (float64 .npy; .npz for several outputs)")
+    _model_options(p)
+    p.set_defaults(func=cmd_golden)
+
+    p = sub.add_parser("generate", parents=[common], help="write the accelerator project folder")
+    p.add_argument("model", metavar="MODEL", help="model file (.onnx)")
+    p.add_argument("-o", "--output", required=True, metavar="DIR", help="project folder")
+    p.add_argument("--backend", choices=("verilog", "hls", "all"), default=None)
+    p.add_argument("--strategy", choices=("dataflow", "latency"), default=None)
+    p.add_argument("--target-fps", type=float, metavar="F", default=None)
+    p.add_argument("--clock-mhz", type=float, metavar="C", default=None)
+    p.add_argument("--part", metavar="PART", default=None)
+    _model_options(p)
+    p.add_argument("--force", action="store_true",
+                   help="write into a non-empty folder not made by archgen (overwrites only "
+                        "archgen's own file names; never deletes)")
+    p.set_defaults(func=cmd_generate)
+
+    for name, what in (("sim", "RTL simulation against the golden model"),
+                       ("csim", "HLS C simulation against the golden model")):
+        p = sub.add_parser(name, parents=[common], help=what)
+        p.add_argument("dir", metavar="DIR")
+        p.add_argument("-i", "--input", required=True, metavar="X.npy")
+        p.add_argument("-o", "--output", required=True, metavar="Y.npy")
+        if name == "sim":
+            p.add_argument("--simulator", choices=("verilator", "icarus"), default=None)
+            p.add_argument("--waves", action="store_true")
+        p.set_defaults(func=_not_implemented)
+
+    p = sub.add_parser("report", parents=[common], help="resource and latency report")
+    p.add_argument("dir", metavar="DIR")
+    p.add_argument("--synth", action="store_true")
+    p.set_defaults(func=_not_implemented)
+
+    p = sub.add_parser("dse", parents=[common], help="design-space exploration")
+    p.add_argument("model", metavar="MODEL")
+    p.add_argument("-o", "--output", required=True, metavar="DIR")
+    p.add_argument("--data", metavar="D.npz")
+    p.add_argument("--trials", type=int, metavar="N")
+    p.add_argument("--workers", type=int, metavar="N")
+    p.add_argument("--scheduler", metavar="ADDRESS")
+    p.set_defaults(func=_not_implemented)
+
+    p = sub.add_parser("demo", parents=[common], help="run a bundled example end to end")
+    p.add_argument("-o", "--output", default=DEMO_DIR, metavar="DIR",
+                   help=f"output folder (default: ./{DEMO_DIR})")
+    p.add_argument("--force", action="store_true")
+    p.set_defaults(func=cmd_demo, default_precision=None, config=None)
+    return parser
+
+
+def main(argv=None) -> int:
+    verbose = False
+    try:
+        args = build_parser().parse_args(argv)
+        verbose = args.verbose
+        if verbose:
+            logging.basicConfig(level=logging.INFO, format="%(name)s: %(message)s",
+                                stream=sys.stderr, force=True)
+        return args.func(args)
+    except SystemExit as e:  # argparse: --help, --version, usage errors
+        return e.code if isinstance(e.code, int) else (0 if e.code is None else 2)
+    except ArchgenError as e:
+        msg = " ".join(str(e).split()) or type(e).__name__
+        print(f"archgen: error: {msg}", file=sys.stderr)
+        return e.exit_code
+    except KeyboardInterrupt:
+        print("archgen: interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # a bug in archgen: one line, traceback only with -v
+        if verbose:
+            import traceback
+
+            traceback.print_exc()
+        msg = " ".join(str(e).split())
+        print(f"archgen: internal error: {type(e).__name__}: {msg} "
+              "(please report; run with -v for a traceback)", file=sys.stderr)
+        return 3
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
