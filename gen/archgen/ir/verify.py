@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..errors import InternalError
-from .graph import Graph
+from .graph import Graph, Tensor
 
 
 def verify(graph: Graph) -> Graph:
@@ -43,3 +43,14 @@ def verify(graph: Graph) -> Graph:
         if name not in defined:
             raise InternalError(f"graph output {name} is never produced")
     return graph
+
+
+def reinfer(graph: Graph) -> Graph:
+    """The graph with every node's output types recomputed by its op's ``infer``, in
+    order (after a pass narrowed a type, the types downstream follow)."""
+    tensors = dict(graph.tensors)
+    for node in graph.nodes:
+        ins = [tensors[i] for i in node.inputs]
+        for name, (shape, quant) in zip(node.outputs, node.op.infer(ins)):
+            tensors[name] = Tensor(name, tuple(shape), quant)
+    return graph.rebuild(graph.nodes, tensors)

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..config import Config
 from ..golden import MODEL_OPS, apply_steps
-from ..ir import Graph, Node, Tensor, ops
+from ..ir import Graph, Node, Tensor, ops, reinfer
 from ..ir.types import QuantSpec, RoundMode
 from ..units import add as add_unit
 from ..units import requant, thresholds
@@ -423,4 +423,4 @@ def absorb_scales(graph: Graph, config: Config) -> Graph:
             continue
         new = Node(q.name, p, (src,), q.outputs)
         nodes = [new if n is q else n for n in nodes if n not in dropped or n is q]
-    return graph.rebuild(nodes, tensors)
+    return reinfer(graph.rebuild(nodes, tensors))

@@ -42,18 +42,17 @@ def _narrow_requant(p: requant.Params, lo: int, hi: int) -> requant.Params:
 
 
 def infer_precision(graph: Graph, config: Config) -> Graph:
+    """One sweep in topological order: each unit is trimmed against its inputs' already
+    narrowed types, and its outputs' types are recomputed before its readers are seen."""
     tensors = dict(graph.tensors)
     nodes = []
     for n in graph.nodes:
-        ins = [tensors[i] for i in n.inputs]
         op = n.op
-        if isinstance(op, thresholds.Params):
-            op = _trim_thresholds(op, ins[0].quant.lo, ins[0].quant.hi)
-        elif isinstance(op, requant.Params):
-            op = _narrow_requant(op, ins[0].quant.lo, ins[0].quant.hi)
-        if op is not n.op:
-            n = replace(n, op=op)
-        for name, (shape, quant) in zip(n.outputs, op.infer(ins)):
-            tensors[name] = Tensor(name, shape, quant)
+        if isinstance(op, (thresholds.Params, requant.Params)):
+            q = tensors[n.inputs[0]].quant
+            trim = _trim_thresholds if isinstance(op, thresholds.Params) else _narrow_requant
+            n = replace(n, op=trim(op, q.lo, q.hi))
+        for name, (shape, quant) in zip(n.outputs, n.op.infer([tensors[i] for i in n.inputs])):
+            tensors[name] = Tensor(name, tuple(shape), quant)
         nodes.append(n)
     return graph.rebuild(nodes, tensors)
