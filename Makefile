@@ -7,7 +7,6 @@ PY     := $(VENV)/bin/python
 PIP    := $(PY) -m pip
 HASH   := $(shell cat pyproject.toml setup.py | sha256sum | cut -c1-16)
 STAMP  := $(VENV)/.stamp-$(HASH)
-TORCH_INDEX := https://download.pytorch.org/whl/cpu
 
 .PHONY: setup tools demo test test-all bench lint fixtures clean
 
@@ -42,7 +41,7 @@ test-all: setup
 	$(PY) -m pytest -n 2 -q
 
 bench: setup
-	@set -e; for f in bench/*.py; do \
+	@set -e; for f in bench/bench_*.py; do \
 		[ -e "$$f" ] || { echo "no benchmarks in bench/"; break; }; \
 		echo "== $$f"; $(PY) "$$f"; \
 	done
@@ -55,7 +54,7 @@ lint: setup
 
 # Regenerates tests/fixtures with the real exporters (torch CPU wheel first, then brevitas).
 fixtures: setup
-	$(PIP) install -q torch==2.13.0 --index-url $(TORCH_INDEX) --extra-index-url https://pypi.org/simple
+	$(PIP) install -q torch==2.13.0  # exactly this pin: any other spec pulls CUDA wheels
 	$(PIP) install -q -e '.[test,fixtures]'
 	$(PY) tests/fixtures/make_fixtures.py
 

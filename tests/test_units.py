@@ -180,3 +180,21 @@ def test_absorbed_chain_is_exact_on_every_input(chain, mode):
     got = unit.golden(p, x)[0]
     assert np.array_equal(got, want), (type(p).__name__, steps)
     assert p.infer([t_in])[0][0] == shape
+
+
+@pytest.mark.parametrize("mode", ["HALF_EVEN", "FLOOR"])
+def test_fixed_point_chain_becomes_a_shift_requantizer(mode):
+    """Power-of-two scales with the bias on the accumulator grid (archgen's own float
+    quantization): read off directly as multiply 1, shift, convergent rounding."""
+    from archgen.ir import RoundMode
+
+    in_spec = QuantSpec.for_range(-(1 << 15), (1 << 15) - 1, 2.0 ** -12)
+    bias = np.array([3 * 2.0 ** -12, -77 * 2.0 ** -12])
+    steps = (ops.Step("add", (bias,)), ops.Step("relu", ()))
+    quant = ops.Quantize(QuantSpec.fixed(8, 3), RoundMode(mode))
+    f = absorb._Chain(in_spec.with_(scale=(2.0 ** -12,)), steps, quant, (2,))
+    p = absorb._absorb_1d(f, 0, 2, in_spec.lo, in_spec.hi, Config(requant="multiply_shift"), "t")
+    assert isinstance(p, requant.Params)
+    assert p.shift == 7 and p.mult.tolist() == [1, 1]
+    x = np.arange(in_spec.lo, in_spec.hi + 1).reshape(-1, 1).repeat(2, axis=1)
+    assert np.array_equal(requant.golden(p, x)[0], f(x))

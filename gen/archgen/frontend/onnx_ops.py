@@ -12,7 +12,7 @@ import math
 import numpy as np
 
 from ..ir import ops
-from ..ir.types import QuantSpec, RoundMode
+from ..ir.types import QuantSpec, RoundMode, round_real
 from .onnx import QONNX_DOMAINS, Const, Importer, QConst, _fold, axis_of
 
 # -- helpers ------------------------------------------------------------------------------
@@ -188,12 +188,11 @@ def imp_trunc(imp: Importer, node, attrs):
     else:  # Trunc v1: no clamp, output keeps the input scale
         out_bits = _int_param(imp, imp.scalar(4, "output bit width"), "output bit width")
         shift = in_bits - out_bits
-        signed = t.quant.signed if t.quant is not None else True
-        spec = QuantSpec(bits=out_bits + 1 if signed else out_bits, signed=signed, scale=(scale,))
-        if signed:
-            lo, hi = -(1 << (in_bits - 1)) >> shift, ((1 << (in_bits - 1)) - 1) >> shift
-        else:
-            lo, hi = 0, ((1 << in_bits) - 1) >> shift
+        # qonnx's Trunc v1 never clamps and does not say whether its input is signed (here
+        # a float tensor, e.g. AveragePool * k*k): the code range must hold any in_bits-wide
+        # input of either sign, rounded the way the data is (ROUND takes 127/4 to 32)
+        ends = np.array([-(1 << (in_bits - 1)), (1 << in_bits) - 1], dtype=np.float64)
+        lo, hi = (int(v) for v in round_real(ends / 2.0 ** shift, mode))
         spec = QuantSpec.for_range(lo, hi, scale)
     if shift < 0:
         raise imp.unsupported(f"Trunc that widens (shift {shift})")
@@ -205,8 +204,14 @@ def imp_multithreshold(imp: Importer, node, attrs):
     thr = np.asarray(imp.const(1, "thresholds"), dtype=np.float64)
     if thr.ndim != 2:
         raise imp.unsupported(f"thresholds must be 2-D (channels, steps), got {thr.shape}")
-    layout = attrs.get("data_layout", "NCHW")
-    axis = len(t.shape) - 1 if layout == "NHWC" or len(t.shape) == 1 else 0
+    # the channel axis as qonnx finds it: the "C" of data_layout; without one, by rank
+    # (NC, NWC, NCHW: a rank-3 tensor is channels-LAST), else axis 1
+    rank = len(t.shape) + 1
+    layout = attrs.get("data_layout", "") or {2: "NC", 3: "NWC", 4: "NCHW"}.get(rank, "")
+    cdim = layout.index("C") if "C" in layout else 1
+    if not 0 < cdim < rank:
+        raise imp.unsupported(f"data_layout {layout!r} has no channel axis in a rank-{rank} input")
+    axis = cdim - 1
     out_scale = float(attrs.get("out_scale", 1.0))
     out_bias = float(attrs.get("out_bias", 0.0))
     zp = -out_bias / out_scale

@@ -216,36 +216,80 @@ def _check_requant(p: requant.Params, T, neg, rlo, rhi, lo):
     return True
 
 
-def _dyadic_candidate(chain: _Chain, Ts, neg, xlo, xhi, channels, axis, max_shift=40):
-    """(M, B, s, rounding) when the chain is exactly dyadic-affine before a round-half-even
-    or floor quantizer (fixed-point models: power-of-two scales, bias on the grid)."""
+_AFFINE = {"add", "sub", "mul", "div", "batchnorm", "neg", "rsub"}
+_CLAMPS = {"relu", "clip", "max", "min"}
+
+
+def _hw_breakpoints(m: int, b: int, s: int, rounding: str, k: np.ndarray) -> np.ndarray:
+    """Smallest integer x with round((m x + b) / 2^s) >= k, for m > 0 (exact integers)."""
+    if rounding == "floor" or s == 0:
+        v = k * (1 << s)
+    else:  # half-even: v / 2^s >= k - 1/2, the tie itself only when k is even
+        v = (2 * k - 1) * (1 << (s - 1)) + (k % 2)
+    return -((b - v) // m)  # ceil((v - b) / m)
+
+
+def _dyadic_requant(chain: _Chain, axis, channels, rlo, rhi, ax, max_shift=40):
+    """A requant unit read off an exactly dyadic affine chain (fixed-point models:
+    power-of-two scales, biases on the accumulator grid), checked at every one of its
+    own breakpoints against the chain; None when the chain is not of that kind.
+
+    No search over output levels: this is what keeps 16-bit float models fast.
+    """
     q = chain.quant
     if not isinstance(q, ops.Quantize) or q.mode not in (RoundMode.HALF_EVEN, RoundMode.FLOOR):
         return None
+    if q.spec.per_channel or any(st.fn not in _AFFINE | _CLAMPS for st in chain.steps):
+        return None
     rounding = "half_even" if q.mode is RoundMode.HALF_EVEN else "floor"
-    # two interior points per channel (x' domain), evaluated before rounding
-    x1 = np.clip(Ts[:, 0], xlo, xhi) if Ts.shape[1] else xlo
-    x2 = np.clip(Ts[:, -1], xlo, xhi) if Ts.shape[1] else xhi
-    x2 = np.where(x2 == x1, np.minimum(x1 + 1, xhi), x2)
-    sgn = np.where(neg, -1, 1)
+    affine = tuple(st for st in chain.steps if st.fn in _AFFINE)
+    shape = _channel_shape(chain.red_shape, axis, channels) if axis is not None else \
+        (1,) + chain.red_shape
+    n = channels if axis is not None else 1
 
-    def pre_round(xp):
-        x = (xp * sgn).reshape((1,) + chain.red_shape if axis is None else
-                               _channel_shape(chain.red_shape, axis, channels))
-        y = apply_steps(chain.steps, chain.in_spec.dequantize(x))
-        y = y / q.spec.broadcast(q.spec.scale, y.ndim)
-        if q.spec.has_zero_point:
-            y = y + q.spec.broadcast(q.spec.zero_point, y.ndim)
-        return y.reshape(-1)[: channels if axis is not None else 1]
+    def pre_round(x):  # the affine part only, before the quantizer rounds (x: ints (n,))
+        y = apply_steps(affine, chain.in_spec.dequantize(np.broadcast_to(x.reshape(-1), (n,))
+                                                         .reshape(shape)))
+        y = y / q.spec.scale[0] + q.spec.zero_point[0]
+        return y.reshape(-1)
 
-    y1, y2 = pre_round(x1), pre_round(x2)
-    a = (y2 - y1) / np.where(x2 == x1, 1, x2 - x1)
-    b = y1 - a * x1
+    x1 = np.full(n, 1 << 20, dtype=np.int64)
+    z0, z1 = pre_round(np.zeros(n, dtype=np.int64)), pre_round(x1)
+    a, b = (z1 - z0) / x1, z0
+    found = None
     for s in range(max_shift):
         m, bb = a * 2.0 ** s, b * 2.0 ** s
-        if np.all(m == np.round(m)) and np.all(bb == np.round(bb)) and np.all(m > 0):
-            return m.astype(np.int64), bb.astype(np.int64), s, rounding
-    return None
+        if np.all(m == np.round(m)) and np.all(bb == np.round(bb)) and np.all(np.abs(m) < 2 ** 40):
+            found = m.astype(np.int64), bb.astype(np.int64), s
+            break
+    if found is None:
+        return None
+    m, bb, s = found
+    if max(abs(int(v)) for v in m) * max(abs(rlo), abs(rhi)) + max(abs(int(v)) for v in bb) >= 2 ** 62:
+        return None
+    # clamp bounds: what the whole chain (with its ReLU/clip) reaches at the range ends
+    ends = np.stack([chain(np.full(shape, rlo, dtype=np.int64)).reshape(-1),
+                     chain(np.full(shape, rhi, dtype=np.int64)).reshape(-1)])
+    spec = q.spec.with_(lo=int(ends.min()), hi=int(ends.max()))
+    p = requant.Params(m, bb, s, spec, ax, rounding)
+    # check at every breakpoint of the requantizer (both sides are monotone steps)
+    levels = np.arange(spec.lo + 1, spec.hi + 1, dtype=np.int64)
+    cols = []  # column c: channel c's breakpoints (channels are independent elementwise)
+    for c in range(n):
+        mc, bc = int(m[c]), int(bb[c])
+        if mc > 0:
+            bp = _hw_breakpoints(mc, bc, s, rounding, levels)
+        elif mc < 0:  # decreasing in x: breakpoints of x' = -x
+            bp = -_hw_breakpoints(-mc, bc, s, rounding, levels)
+        else:
+            bp = np.full(levels.size, rlo, dtype=np.int64)
+        cols.append(np.concatenate([[rlo, rhi], bp, bp - 1, bp + 1]))
+    x = np.clip(np.stack(cols, axis=1), rlo, rhi)  # (points, n)
+    x = x.reshape((-1,) + shape[1:]) if axis is None else np.moveaxis(
+        x.reshape((x.shape[0], n) + (1,) * (len(shape) - 2)), 1, axis + 1)
+    want = chain(x)
+    got = requant.golden(p, x)[0]
+    return p if np.array_equal(want, got) else None
 
 
 def _channel_shape(red_shape, axis, channels):
@@ -269,13 +313,17 @@ def _absorb_1d(chain: _Chain, axis, channels, rlo, rhi, config, name):
     if levels <= 0:
         return thresholds.Params(np.zeros((channels, 0), np.int64), neg, lo, spec,
                                  axis if axis is not None else 0)
+    ax = axis if axis is not None else 0
+    want_requant = config.requant == "multiply_shift" or (
+        config.requant == "auto" and levels > _AUTO_THRESHOLD_LEVELS)
+    if want_requant:
+        p = _dyadic_requant(chain, axis, channels, rlo, rhi, ax)
+        if p is not None:
+            return p
     T = _breakpoints(chain, axis, channels, neg, rlo, rhi, lo, levels)
     # x' domain of each channel: [rlo', rhi']
     xlo = np.where(neg, -rhi_c, rlo_c)
     xhi = np.where(neg, -rlo_c, rhi_c)
-    ax = axis if axis is not None else 0
-    want_requant = config.requant == "multiply_shift" or (
-        config.requant == "auto" and levels > _AUTO_THRESHOLD_LEVELS)
     if want_requant:
         # only levels some channel can leave: the clamp bounds absorb the rest (ReLU)
         kmin = int((T <= xlo[:, None]).sum(axis=1).min())
@@ -287,12 +335,6 @@ def _absorb_1d(chain: _Chain, axis, channels, rlo, rhi, config, name):
         above = np.where(Ts <= xlo[:, None], xlo[:, None].astype(np.float64), above)
         below = np.where(Ts > xhi[:, None], xhi[:, None].astype(np.float64), below)
         out_spec = spec.with_(lo=lo_s, hi=lo + kmax)
-        dyadic = _dyadic_candidate(chain, Ts, neg, xlo, xhi, channels, axis)
-        if dyadic is not None:
-            m, b, s, rnd = dyadic
-            p = requant.Params(np.where(neg, -m, m), b, s, out_spec, ax, rnd)
-            if _check_requant(p, Ts, neg, xlo, xhi, lo_s):
-                return p
         sol = _solve_line(below, above, lo_s) if kmax > kmin else (
             np.zeros(channels, np.int64), np.full(channels, lo_s, np.int64), 0)
         if sol is not None:
