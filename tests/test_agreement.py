@@ -51,10 +51,12 @@ def test_matches_on_random_inputs(name, loaded):
 
 
 def test_float_model_within_fixed_point_error(loaded):
-    """mlp_float at the default fixed<16,6>: the error is the quantization's, a few LSB."""
+    """mlp_float at the default fixed<16,6>: the error is the quantization's.  Weights keep
+    10 fractional bits, so each of the 32 products of the last layer errs by up to half
+    an LSB times an activation of a few units: a few LSB typical, tens at worst."""
     model = loaded("mlp_float")
     x = fixture_input("mlp_float")
     lsb = 2.0 ** -10
     err = np.abs(model.golden(x) - run_reference(fixture_path("mlp_float"), x)) / lsb
-    assert err.max() <= 16, err.max()
-    assert err.mean() <= 4, err.mean()
+    assert err.max() <= 24, err.max()
+    assert err.mean() <= 6, err.mean()
