@@ -20,6 +20,7 @@ from .ir.graph import Graph
 from .ir.types import QuantSpec, RoundMode, quantize, round_real
 
 _EXACT_F64 = 2 ** 52
+MAX_POOL_PAD = np.iinfo(np.int64).min // 2  # "-inf" for max pooling of codes
 
 
 def real(value: np.ndarray, spec: QuantSpec | None) -> np.ndarray:
@@ -73,7 +74,7 @@ def _channels_back(x, channels_last):
 # -- model-level ops -----------------------------------------------------------------------
 
 def _quantize(op: ops.Quantize, ins, specs):
-    return [quantize(real(ins[0], specs[0]), op.spec, op.mode)]
+    return [quantize(real(ins[0], specs[0]), op.spec, op.mode, op.round_first)]
 
 
 def _trunc(op: ops.Trunc, ins, specs):
@@ -128,10 +129,12 @@ def _pool(op: ops.Pool, ins, specs):
     nd = len(op.kernel)
     axes = tuple(range(-nd, 0))
     if op.reduce == "max":
-        win = windows(x, op.kernel, op.strides, op.pads, op.dilations, xs.lo - 1, op.ceil_mode)
+        pad = MAX_POOL_PAD if op.pad_value is None else op.pad_value
+        win = windows(x, op.kernel, op.strides, op.pads, op.dilations, pad, op.ceil_mode)
         y = win.max(axis=axes)
     else:
-        win = windows(x, op.kernel, op.strides, op.pads, op.dilations, 0, op.ceil_mode)
+        pad = 0 if op.pad_value is None else op.pad_value
+        win = windows(x, op.kernel, op.strides, op.pads, op.dilations, pad, op.ceil_mode)
         y = win.sum(axis=axes, dtype=np.int64)
     return [_channels_back(y, op.channels_last)]
 

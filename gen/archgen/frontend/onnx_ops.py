@@ -55,10 +55,11 @@ def _quant_spec(imp: Importer, shape, scale, zp, bits, signed, narrow, what="Qua
     return spec
 
 
-def _quantize_const(imp: Importer, x: np.ndarray, spec: QuantSpec, mode=RoundMode.HALF_EVEN) -> QConst:
+def _quantize_const(imp: Importer, x: np.ndarray, spec: QuantSpec, mode=RoundMode.HALF_EVEN,
+                    round_first: bool = False) -> QConst:
     from ..ir.types import quantize
 
-    codes = quantize(x[None], spec, mode)[0]
+    codes = quantize(x[None], spec, mode, round_first)[0]
     return QConst(codes, spec)
 
 
@@ -250,13 +251,13 @@ def _qdq_spec(imp: Importer, shape, i_scale, i_zp, attrs, zp_dtype=None):
 def imp_quantizelinear(imp: Importer, node, attrs):
     t = imp.dyn(0)
     spec = _qdq_spec(imp, t.shape, 1, 2, attrs)
-    imp.emit_out(ops.Quantize(spec), [t.name])
+    imp.emit_out(ops.Quantize(spec, round_first=True), [t.name])
 
 
 def const_quantizelinear(imp: Importer, node, attrs):
     x = np.asarray(imp.const(0), dtype=np.float64)
     spec = _qdq_const_spec(imp, x.shape, attrs, None)
-    imp.set_out(_quantize_const(imp, x, spec))
+    imp.set_out(_quantize_const(imp, x, spec, round_first=True))
 
 
 def _qdq_const_spec(imp, shape, attrs, dtype):
@@ -474,7 +475,7 @@ def _requant_out(imp, acc, extra_steps, ys_i, yz_i):
     if extra_steps:
         src = imp.emit(ops.Elementwise(tuple(extra_steps)), [acc], [acc + "_b"],
                        imp.node_name + "_bias")[0]
-    imp.emit_out(ops.Quantize(spec), [src], imp.node_name + "_requant")
+    imp.emit_out(ops.Quantize(spec, round_first=True), [src], imp.node_name + "_requant")
 
 
 def imp_qlinearconv(imp: Importer, node, attrs):

@@ -72,7 +72,12 @@ def spatial_out(size, kernel, stride, pad_begin, pad_end, dilation, ceil_mode=Fa
     span = size + pad_begin + pad_end - eff
     if span < 0:
         return 0
-    return (-(-span // stride) if ceil_mode else span // stride) + 1
+    if not ceil_mode:
+        return span // stride + 1
+    out = -(-span // stride) + 1
+    if (out - 1) * stride >= size + pad_begin:  # ONNX/PyTorch: no window starts in the end pad
+        out -= 1
+    return out
 
 
 def _need_quant(op, t, what="input"):
@@ -104,13 +109,17 @@ def input_code_range(spec: QuantSpec) -> tuple[int, int]:
 
 @dataclass(frozen=True, eq=False)
 class Quantize(Op):
-    """float -> codes, exactly QONNX Quant / ONNX QuantizeLinear (clamp, then round)."""
+    """float -> codes: QONNX Quant (zero point added, clamp, round) or, with
+    ``round_first``, ONNX QuantizeLinear (round, zero point added, saturate)."""
 
     spec: QuantSpec
     mode: RoundMode = RoundMode.HALF_EVEN
+    round_first: bool = False
 
     def summary(self):
-        return f"Quantize[{self.spec}{'' if self.mode is RoundMode.HALF_EVEN else ' ' + self.mode.value}]"
+        extra = "" if self.mode is RoundMode.HALF_EVEN else " " + self.mode.value
+        extra += " round-first" if self.round_first and self.spec.has_zero_point else ""
+        return f"Quantize[{self.spec}{extra}]"
 
     def infer(self, ins):
         return [(ins[0].shape, self.spec)]
@@ -225,6 +234,7 @@ class Pool(Op):
     dilations: tuple = ()
     ceil_mode: bool = False
     channels_last: bool = False
+    pad_value: int | None = None  # code padded in; None: -inf for max, 0 for sum
 
     def __post_init__(self):
         if self.reduce not in ("max", "sum"):

@@ -215,14 +215,21 @@ class QuantSpec:
                 "lo": self.lo, "hi": self.hi}
 
 
-def quantize(x: np.ndarray, spec: QuantSpec, mode: RoundMode = RoundMode.HALF_EVEN) -> np.ndarray:
-    """Real float64 values to int64 codes exactly as QONNX's Quant computes them
-    (divide by scale, add zero point, clamp, round); bipolar: sign with 0 -> +1."""
+def quantize(x: np.ndarray, spec: QuantSpec, mode: RoundMode = RoundMode.HALF_EVEN,
+             round_first: bool = False) -> np.ndarray:
+    """Real float64 values to int64 codes.
+
+    QONNX Quant: divide by the scale, add the zero point, clamp, round.  With
+    ``round_first`` (ONNX QuantizeLinear): divide, round, add the zero point, saturate;
+    the two differ on exact ties when the zero point is odd.  Bipolar: sign, 0 -> +1.
+    """
     x = np.asarray(x, dtype=np.float64)
     y = x / spec.broadcast(spec.scale, x.ndim)
-    if spec.has_zero_point:
-        y = y + spec.broadcast(spec.zero_point, x.ndim)
     if spec.bipolar:
         return np.where(y >= 0.0, 1, -1).astype(np.int64)
+    if round_first:
+        y = round_real(y, mode)
+    if spec.has_zero_point:
+        y = y + spec.broadcast(spec.zero_point, x.ndim)
     y = np.clip(y, spec.lo, spec.hi)
-    return round_real(y, mode).astype(np.int64)
+    return y.astype(np.int64) if round_first else round_real(y, mode).astype(np.int64)

@@ -239,6 +239,8 @@ def _dyadic_requant(chain: _Chain, axis, channels, rlo, rhi, ax, max_shift=40):
     q = chain.quant
     if not isinstance(q, ops.Quantize) or q.mode not in (RoundMode.HALF_EVEN, RoundMode.FLOOR):
         return None
+    if q.round_first and q.spec.has_zero_point:
+        return None  # round(v) + z is not round(v + z) on ties: left to the breakpoint search
     if q.spec.per_channel or any(st.fn not in _AFFINE | _CLAMPS for st in chain.steps):
         return None
     rounding = "half_even" if q.mode is RoundMode.HALF_EVEN else "floor"

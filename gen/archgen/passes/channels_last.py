@@ -181,6 +181,9 @@ def _move_op(op, node, rank, graph):
         half = len(op.pads) // 2
         b, e = list(op.pads[:half]), list(op.pads[half:])
         return replace(op, pads=tuple(b[1:] + b[:1] + e[1:] + e[:1]))
+    if isinstance(op, ops.Transpose):
+        # y = t.transpose(perm) with t stored channels-last: store y channels-last too
+        return ops.Transpose(tuple((op.perm[(j + 1) % nd] - 1) % nd for j in range(nd)))
     if isinstance(op, ops.Relabel):
         return replace(op, spec=_spec(op.spec, nd))
     if isinstance(op, ops.Add) or type(op).kind() == "add":

@@ -35,7 +35,7 @@ def _trim_thresholds(p: thresholds.Params, lo: int, hi: int) -> thresholds.Param
 
 
 def _narrow_requant(p: requant.Params, lo: int, hi: int) -> requant.Params:
-    ends = np.stack([(lo * p.mult + p.bias) >> p.shift, (hi * p.mult + p.bias) >> p.shift])
+    ends = np.stack([requant.shift_round(v * p.mult + p.bias, p.shift, p.rounding) for v in (lo, hi)])
     ends = np.clip(ends, p.spec.lo, p.spec.hi)
     spec = p.spec.with_(lo=int(ends.min()), hi=int(ends.max()))
     return replace(p, spec=spec)

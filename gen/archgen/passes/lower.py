@@ -25,9 +25,12 @@ from ..ir import Graph, Node, Tensor, ops
 from ..ir.graph import sanitize
 from ..units import argmax, concat, mvu, pool, swg, vvu
 
-HOST_PREFIX_OPS = (ops.Transpose, ops.Elementwise, ops.Quantize, ops.Reshape, ops.Pad)
-HOST_SUFFIX_OPS = (ops.Transpose, ops.Elementwise, ops.Softmax, ops.Reshape, ops.Relabel,
-                   ops.ArgMax, ops.Concat, ops.Add)
+HOST_PREFIX_OPS = (ops.Transpose, ops.Elementwise, ops.Quantize, ops.Trunc, ops.MultiThreshold,
+                   ops.Reshape, ops.Pad)
+# after the last hardware layer: layout changes always run on the host; the others only
+# when they touch float data (ArgMax or Concat of codes is better done by a unit)
+HOST_LAYOUT_OPS = (ops.Transpose, ops.Reshape, ops.Relabel)
+HOST_SUFFIX_OPS = HOST_LAYOUT_OPS + (ops.Elementwise, ops.Softmax, ops.ArgMax, ops.Concat, ops.Add)
 WIRE_OPS = (ops.Reshape, ops.Relabel)
 
 
@@ -54,7 +57,8 @@ def partition(graph: Graph) -> Partition:
                       for o in n.outputs)
         floaty = any(graph.tensors[o].quant is None for o in n.outputs) or any(
             graph.tensors[i].quant is None for i in n.inputs)
-        if isinstance(n.op, HOST_SUFFIX_OPS) and outs_ok and floaty:
+        if isinstance(n.op, HOST_SUFFIX_OPS) and outs_ok and (
+                floaty or isinstance(n.op, HOST_LAYOUT_OPS)):
             suffix.append(n.name)
             suf_in.update(n.inputs)
     suffix.reverse()
@@ -132,7 +136,8 @@ def _lower_conv(node, op: ops.Conv, g: Graph, config, fresh):
 def _lower_pool(node, op: ops.Pool, g, config, fresh):
     if not op.channels_last:
         raise UnsupportedOpError(f"node {node.name}: pooling not in streaming layout")
-    p = pool.Params(op.reduce, op.kernel, op.strides, op.pads, op.dilations, op.ceil_mode)
+    p = pool.Params(op.reduce, op.kernel, op.strides, op.pads, op.dilations, op.ceil_mode,
+                    op.pad_value)
     return [Node(node.name, p, node.inputs, node.outputs)], {}
 
 
@@ -152,7 +157,9 @@ def _lower_argmax(node, op: ops.ArgMax, g, config, fresh):
 
 
 def _fold_pad(node, g: Graph, nodes_by_in):
-    """A Pad of codes followed only by a Conv/Pool: merged into that op's padding."""
+    """A Pad of codes followed only by a Conv/Pool: merged into that op's padding.  A
+    pool that pads nothing itself takes the pad code (a max pool keeps its -inf padding
+    when the code is the input's lowest, which never wins over a real element)."""
     x = g.tensors[node.inputs[0]]
     users = nodes_by_in.get(node.outputs[0], [])
     if len(users) != 1 or not isinstance(users[0].op, (ops.Conv, ops.Pool)):
@@ -165,10 +172,13 @@ def _fold_pad(node, g: Graph, nodes_by_in):
     code = node.op.value / x.quant.scale[0] + x.quant.zero_point[0]
     if isinstance(user.op, ops.Conv) and code != x.quant.zero_point[0]:
         return None
-    if isinstance(user.op, ops.Pool) and user.op.reduce == "max":
-        return None
     sp = tuple(begin[:-1]) + tuple(end[:-1])
     new = tuple(a + b for a, b in zip(user.op.pads, sp))
+    if isinstance(user.op, ops.Pool):
+        if any(user.op.pads) or user.op.pad_value is not None:
+            return None  # its own padding pads another value: the two do not merge
+        value = None if user.op.reduce == "max" and code <= x.quant.lo else int(code)
+        return replace(user, op=replace(user.op, pads=new, pad_value=value), inputs=node.inputs)
     return replace(user, op=replace(user.op, pads=new), inputs=node.inputs)
 
 

@@ -20,6 +20,7 @@ class Params(Op):
     pads: tuple
     dilations: tuple
     ceil_mode: bool = False
+    pad_value: int | None = None  # code padded in; None: -inf for max, 0 for sum
     pe: int = 1
 
     @classmethod
@@ -46,16 +47,17 @@ class Params(Op):
 
 
 def golden(p: Params, x: np.ndarray) -> list:
-    from ..golden import windows
+    from ..golden import MAX_POOL_PAD, windows
 
     xc = np.moveaxis(x, -1, 1)
     nd = len(p.kernel)
     axes = tuple(range(-nd, 0))
     if p.reduce == "max":
-        pad = np.iinfo(np.int64).min // 2
+        pad = MAX_POOL_PAD if p.pad_value is None else p.pad_value
         y = windows(xc, p.kernel, p.strides, p.pads, p.dilations, pad, p.ceil_mode).max(axis=axes)
     else:
-        y = windows(xc, p.kernel, p.strides, p.pads, p.dilations, 0, p.ceil_mode).sum(
+        pad = 0 if p.pad_value is None else p.pad_value
+        y = windows(xc, p.kernel, p.strides, p.pads, p.dilations, pad, p.ceil_mode).sum(
             axis=axes, dtype=np.int64)
     return [np.moveaxis(y, 1, -1)]
 
@@ -67,4 +69,5 @@ def derive(p: Params, x_shape: tuple, x: QuantSpec) -> dict:
 
 
 def context(p: Params, x_shape: tuple, x: QuantSpec) -> dict:
-    return {**derive(p, x_shape, x), "strides": list(p.strides), "pads": list(p.pads)}
+    return {**derive(p, x_shape, x), "strides": list(p.strides), "pads": list(p.pads),
+            "pad_value": p.pad_value}
