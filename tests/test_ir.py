@@ -3,6 +3,8 @@ malformed graphs."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -85,7 +87,7 @@ def test_frozen_ops_hold_read_only_constants():
     op = ops.Dense(ops.const(np.ones((2, 3)), np.int64), QuantSpec(bits=2, signed=True))
     with pytest.raises(ValueError):
         op.weight[0, 0] = 5
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         op.weight = None
 
 

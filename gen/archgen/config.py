@@ -107,7 +107,8 @@ def config_from_dict(data: dict, where: str = "config") -> Config:
     _check_keys(data, top, where)
     data = dict(data)
     layers = {}
-    raw_layers = data.pop("layers", None) or {}
+    raw_layers = data.pop("layers", None)
+    raw_layers = {} if raw_layers is None else raw_layers
     if not isinstance(raw_layers, dict):
         raise ConfigError(f"{where}: layers must be a mapping of layer name to settings")
     layer_keys = {f.name for f in fields(LayerConfig)}

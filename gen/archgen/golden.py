@@ -17,7 +17,7 @@ from . import units
 from .errors import InternalError, ModelError
 from .ir import ops
 from .ir.graph import Graph
-from .ir.types import QuantSpec, RoundMode, quantize, round_real
+from .ir.types import QuantSpec, quantize, round_real
 
 _EXACT_F64 = 2 ** 52
 MAX_POOL_PAD = np.iinfo(np.int64).min // 2  # "-inf" for max pooling of codes
@@ -124,7 +124,6 @@ def _conv(op: ops.Conv, ins, specs):
 
 
 def _pool(op: ops.Pool, ins, specs):
-    xs = specs[0]
     x = _channels_first(ins[0], op.channels_last)
     nd = len(op.kernel)
     axes = tuple(range(-nd, 0))

@@ -315,7 +315,6 @@ class Concat(Op):
 def concat_spec(specs, sizes, axis) -> QuantSpec:
     """The spec of a concatenation: shared if all equal, else per channel along axis."""
     s0 = specs[0]
-    base = dict(bits=s0.bits, signed=s0.signed, narrow=s0.narrow, bipolar=s0.bipolar)
     if all(s.scale == s0.scale and s.zero_point == s0.zero_point and s.axis == s0.axis
            and (s.bits, s.signed, s.bipolar) == (s0.bits, s0.signed, s0.bipolar) for s in specs):
         return s0

@@ -16,7 +16,7 @@ from dataclasses import replace
 import numpy as np
 
 from ..config import Config
-from ..errors import UnsupportedOpError
+from ..errors import InternalError, UnsupportedOpError
 from ..ir import Graph, Node, Tensor, ops
 from ..ir.graph import sanitize
 from ..units import requant, thresholds
@@ -101,9 +101,9 @@ def channels_last(graph: Graph, config: Config) -> Graph:
                 perm = np.moveaxis(order, 0, -1).reshape(-1)  # channels-last position -> old column
                 dense = users[0]
                 pending[dense.name] = replace(dense.op, weight=ops.const(dense.op.weight[:, perm]))
-            else:
+            else:  # any other reshape reads the channels-first order: transpose back
                 back = fresh(n.inputs[0] + "_nchw")
-                tensors[back] = Tensor(back, _perm_shape(t.shape), t.quant and _spec_first(t.quant, len(t.shape)))
+                tensors[back] = _channels_first_tensor(back, t)
                 nodes.append(Node(fresh(n.name + "_to_nchw"),
                                   ops.Transpose(_perm_to_first(len(t.shape))), (n.inputs[0],), (back,)))
                 n = replace(n, inputs=(back,))
@@ -111,6 +111,9 @@ def channels_last(graph: Graph, config: Config) -> Graph:
             continue
         if n.name in pending:
             op = pending.pop(n.name)
+        if isinstance(op, (ops.Conv, ops.Pool)) and not src_moved:
+            raise UnsupportedOpError(f"node {n.name} ({op.summary()}) reads a tensor reshaped "
+                                     "into spatial form inside the network: not supported")
         if any(i in moved for i in n.inputs):
             op = _move_op(op, n, rank, graph)
         n = replace(n, op=op)
@@ -121,7 +124,7 @@ def channels_last(graph: Graph, config: Config) -> Graph:
         ins = [tensors[i] for i in n.inputs]
         try:
             inferred = op.infer(ins)
-        except Exception as e:  # an op this pass does not know how to move
+        except InternalError as e:  # an op this pass moved into an inconsistent state
             raise UnsupportedOpError(f"node {n.name} ({n.op.summary()}) cannot be streamed "
                                      f"channels-last: {e}") from None
         for o, (shape, quant) in zip(n.outputs, inferred):
@@ -137,15 +140,17 @@ def channels_last(graph: Graph, config: Config) -> Graph:
             nodes = [replace(m, outputs=tuple(inner if o == name else o for o in m.outputs),
                              inputs=tuple(inner if i == name else i for i in m.inputs))
                      for m in nodes]
-            tensors[name] = Tensor(name, _perm_shape(t.shape), t.quant and _spec_first(t.quant, len(t.shape)))
+            tensors[name] = _channels_first_tensor(name, t)
             nodes.append(Node(fresh("to_nchw_" + name), ops.Transpose(_perm_to_first(len(t.shape))),
                               (inner,), (name,)))
         outputs.append(name)
     return graph.rebuild(nodes, tensors, outputs=outputs)
 
 
-def _perm_shape(shape):
-    return (shape[-1],) + tuple(shape[:-1])
+def _channels_first_tensor(name, t: Tensor) -> Tensor:
+    """The channels-first twin of channels-last tensor ``t``."""
+    shape = (t.shape[-1],) + tuple(t.shape[:-1])
+    return Tensor(name, shape, t.quant and _spec_first(t.quant, len(t.shape)))
 
 
 def _spec_first(q, nd):

@@ -21,7 +21,7 @@ def fold_batchnorm(graph: Graph, config: Config) -> Graph:
     changed = True
     while changed:  # fixpoint: merge one adjacent pair per sweep until none is left
         changed = False
-        for i, n in enumerate(nodes):
+        for n in nodes:
             if not isinstance(n.op, ops.Elementwise):
                 continue
             src = n.inputs[0]

@@ -219,10 +219,26 @@ def lower(graph: Graph, config: Config) -> Graph:
         if n.name in hw and _is_model_op(n.op) and not isinstance(n.op, WIRE_OPS):
             raise UnsupportedOpError(
                 f"node {n.name} ({n.op.summary()}) cannot be mapped to hardware: it sits "
-                "between integer layers and no pass turned it into integer arithmetic")
+                f"between integer layers and no pass turned it into integer arithmetic{_why(n, graph)}")
         out_nodes.append(n)
     return graph.rebuild(out_nodes, tensors)
 
+
+
+def _why(node, graph: Graph) -> str:
+    """A hint for the commonest reasons a float op is left between integer layers."""
+    if isinstance(node.op, ops.Elementwise):
+        nd = len(graph.tensors[node.inputs[0]].shape)
+        for st in node.op.steps:
+            for c in st.consts:
+                if sum(1 for d in c.shape[-nd:] if d != 1) > 1:
+                    return (" (its constants vary per position, e.g. an average pooling that "
+                            "excludes padding from the count: use count_include_pad=1 or no "
+                            "padding)")
+        users = graph.consumers(node.outputs[0])
+        if not any(isinstance(u.op, (ops.Quantize, ops.Trunc, ops.MultiThreshold)) for u in users):
+            return " (no quantizer follows it: quantize its output)"
+    return ""
 
 
 def _is_model_op(op) -> bool:

@@ -10,6 +10,7 @@ import numpy as np
 
 from ..errors import InternalError
 from ..ir.ops import Op, spatial_out, sum_spec
+from ..ir.types import QuantSpec
 
 
 @dataclass(frozen=True, eq=False)
