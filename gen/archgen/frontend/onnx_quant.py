@@ -160,27 +160,33 @@ def imp_multithreshold(imp: Importer, node, attrs):
     imp.emit_out(ops.MultiThreshold(ops.const(np.sort(thr, axis=1)), spec, axis), [t.name])
 
 
-def qdq_spec(imp: Importer, shape, i_scale, i_zp, attrs, zp_dtype=None):
+def qdq_spec(imp: Importer, shape, i_scale, i_zp, attrs, batch=True, dtype=None):
+    """QuantSpec of a QuantizeLinear/DequantizeLinear-style (scale, zero point) input pair.
+
+    ``shape`` is per sample for a tensor (``batch``: ONNX axes count the batch) or the
+    constant's own shape.  The zero point's type gives bits and signedness (uint8 when
+    absent) unless ``dtype`` says otherwise (DequantizeLinear of a constant: its type).
+    """
     scale = np.asarray(imp.const(i_scale, "scale"), dtype=np.float64)
-    if imp.has_input(i_zp):
-        zp_arr = imp.get(imp.node.input[i_zp])
-        zp = np.asarray(zp_arr.value if isinstance(zp_arr, Const) else imp.const(i_zp))
-        dtype = zp.dtype if zp_dtype is None else zp_dtype
+    zp_val = imp.input(i_zp) if imp.has_input(i_zp) else None
+    if zp_val is None:
+        zp = np.zeros(1, dtype=np.uint8)
+    elif isinstance(zp_val, Const):
+        zp = np.asarray(zp_val.value)
     else:
-        zp, dtype = np.zeros(1), (np.dtype(np.uint8) if zp_dtype is None else zp_dtype)
-    if dtype.kind not in "iu" or dtype.itemsize > 2:
-        raise imp.unsupported(f"zero point type {dtype} (supported: int8, uint8, int16, uint16)")
-    axis = attrs.get("axis", 1)
-    if scale.size > 1:  # per-axis: align the 1-D scale with the full-shape axis
-        full = (1,) + tuple(shape) if len(shape) + 1 > 1 else tuple(shape)
-        ax = norm_axis(imp, axis, len(full))
+        zp = np.asarray(imp.const(i_zp, "zero point"))
+    dtype = np.dtype(dtype) if dtype is not None else zp.dtype
+    if dtype.kind not in "iu" or dtype.itemsize > 4:
+        raise imp.unsupported(f"zero point type {dtype} (supported: (u)int8, (u)int16, (u)int32)")
+    if scale.size > 1:  # per-axis: align the 1-D scale with its axis
+        full = ((1,) if batch else ()) + tuple(shape)
         bshape = [1] * len(full)
-        bshape[ax] = scale.size
+        bshape[norm_axis(imp, attrs.get("axis", 1), len(full))] = scale.size
         scale = scale.reshape(bshape)
         if zp.size > 1:
             zp = zp.reshape(bshape)
     return quant_spec(imp, shape, scale, zp.astype(np.float64), dtype.itemsize * 8,
-                       dtype.kind == "i", False, what=imp.node.op_type)
+                      dtype.kind == "i", False, what=imp.node.op_type)
 
 
 def imp_quantizelinear(imp: Importer, node, attrs):
@@ -191,27 +197,8 @@ def imp_quantizelinear(imp: Importer, node, attrs):
 
 def const_quantizelinear(imp: Importer, node, attrs):
     x = np.asarray(imp.const(0), dtype=np.float64)
-    spec = qdq_const_spec(imp, x.shape, attrs, None)
+    spec = qdq_spec(imp, x.shape, 1, 2, attrs, batch=False)
     imp.set_out(quantize_const(imp, x, spec, round_first=True))
-
-
-def qdq_const_spec(imp, shape, attrs, dtype):
-    """QDQ spec for a constant: its axes are its own (no batch)."""
-    scale = np.asarray(imp.const(1, "scale"), dtype=np.float64)
-    zp_val = imp.get(imp.node.input[2]) if imp.has_input(2) else None
-    zp = np.asarray(zp_val.value) if isinstance(zp_val, Const) else np.zeros(1, dtype=np.uint8)
-    dtype = dtype or zp.dtype
-    if dtype.kind not in "iu" or dtype.itemsize > 4:
-        raise imp.unsupported(f"zero point type {dtype} (supported: (u)int8, (u)int16, (u)int32)")
-    if scale.size > 1:
-        ax = norm_axis(imp, attrs.get("axis", 1), len(shape))
-        bshape = [1] * len(shape)
-        bshape[ax] = scale.size
-        scale = scale.reshape(bshape)
-        if zp.size > 1:
-            zp = zp.reshape(bshape)
-    return quant_spec(imp, shape, scale, zp.astype(np.float64), dtype.itemsize * 8,
-                       dtype.kind == "i", False, what=imp.node.op_type)
 
 
 def const_dequantizelinear(imp: Importer, node, attrs):
@@ -222,7 +209,7 @@ def const_dequantizelinear(imp: Importer, node, attrs):
     x = np.asarray(v.value)
     if x.dtype.kind not in "iu":
         raise imp.unsupported(f"DequantizeLinear of a {x.dtype} constant")
-    spec = qdq_const_spec(imp, x.shape, attrs, x.dtype)
+    spec = qdq_spec(imp, x.shape, 1, 2, attrs, batch=False, dtype=x.dtype)
     imp.set_out(QConst(x.astype(np.int64), spec))
 
 
@@ -230,7 +217,7 @@ def imp_dequantizelinear(imp: Importer, node, attrs):
     t = imp.dyn(0)
     if t.quant is None:
         raise imp.unsupported("DequantizeLinear of a float tensor")
-    spec = qdq_spec(imp, t.shape, 1, 2, attrs, zp_dtype=None)
+    spec = qdq_spec(imp, t.shape, 1, 2, attrs)
     if spec.scale != t.quant.scale or spec.zero_point != t.quant.zero_point:
         imp.emit_out(ops.Relabel(spec), [t.name])
     else:
