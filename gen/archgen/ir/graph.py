@@ -7,7 +7,7 @@ A Graph is immutable; passes build new graphs with ``Graph.replace`` / ``rebuild
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Iterable
 
 from ..errors import InternalError
@@ -109,12 +109,6 @@ class Graph:
     def consumers(self, tensor: str) -> list:
         return [n for n in self.nodes if tensor in n.inputs]
 
-    def node(self, name: str) -> Node:
-        for n in self.nodes:
-            if n.name == name:
-                return n
-        raise KeyError(name)
-
     # -- building -------------------------------------------------------------------
     def rebuild(self, nodes, tensors=None, inputs=None, outputs=None) -> "Graph":
         """A new graph with these nodes; tensors no node or boundary uses are dropped."""
@@ -127,9 +121,6 @@ class Graph:
             used.update(n.outputs)
         return Graph(self.name, tuple(nodes), {k: v for k, v in tensors.items() if k in used},
                      inputs, outputs)
-
-    def replace(self, **changes) -> "Graph":
-        return replace(self, **changes)
 
     # -- printing -------------------------------------------------------------------
     def __str__(self) -> str:

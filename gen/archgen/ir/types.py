@@ -166,10 +166,6 @@ class QuantSpec:
     def has_zero_point(self) -> bool:
         return any(z != 0 for z in self.zero_point)
 
-    @property
-    def levels(self) -> int:
-        return 2 if self.bipolar else self.hi - self.lo + 1
-
     def broadcast(self, values: tuple, ndim: int) -> np.ndarray:
         """scale or zero_point shaped to broadcast over a batch-first array."""
         arr = np.asarray(values)

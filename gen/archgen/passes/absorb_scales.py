@@ -88,10 +88,6 @@ class _Chain:
         return MODEL_OPS[type(self.quant)](self.quant, [y], [None])[0]
 
 
-def _out_spec(q) -> QuantSpec:
-    return q.spec
-
-
 def _breakpoints(f: _Chain, axis, channels, neg, rlo, rhi, lo, levels):
     """T (C, L): smallest x' in [rlo', rhi'+1] with f(+-x') >= lo + k (k = 1..L)."""
     nd = len(f.red_shape)
@@ -302,7 +298,7 @@ def _channel_shape(red_shape, axis, channels):
 
 def _absorb_1d(chain: _Chain, axis, channels, rlo, rhi, config, name):
     """thresholds or requant Params for an integer chain, or None when not monotone."""
-    spec = _out_spec(chain.quant)
+    spec = chain.quant.spec
     lo, hi = spec.lo, spec.hi
     levels = hi - lo
     d = _direction(chain.steps, chain.red_shape)
@@ -380,7 +376,7 @@ def _try_add(graph, add_node, steps, q, config):
     red = (1,) * len(a.shape)
     f = _Chain(None, tuple(steps), q, red)
     out = f(realsum.reshape((-1,) + red)).reshape(-1)
-    spec = _out_spec(q)
+    spec = q.spec
     ratio = sa.scale[0] / sb.scale[0]
     for k in range(0, 24):
         if ratio >= 1:
