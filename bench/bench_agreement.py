@@ -19,8 +19,7 @@ sys.path.insert(0, str(ROOT / "gen"))
 sys.path.insert(0, str(ROOT / "tests"))
 
 import archgen  # noqa: E402
-from reference import agreement, is_qonnx, run_reference  # noqa: E402
-from test_agreement import output_step  # noqa: E402
+from reference import agreement, is_qonnx, output_step, run_reference  # noqa: E402
 
 
 def main():

@@ -59,3 +59,29 @@ def agreement(ours: np.ndarray, ref: np.ndarray, step: float) -> Agreement:
     float32, so differences below 1/100 of a step count as equal."""
     d = np.abs(np.asarray(ours, np.float64) - np.asarray(ref, np.float64)) / step
     return Agreement(float(np.mean(d < 0.01)), float(np.mean(d <= 1.01)), float(d.max()), step)
+
+
+def output_step(model) -> float:
+    """Quantization step of the output: the scale of the last hardware tensor."""
+    from archgen.passes.lower import partition
+
+    g = model.graph
+    hw = partition(g).hardware
+    last = [n for n in g.nodes if n.name in hw][-1]
+    return float(min(g.tensors[last.outputs[0]].quant.scale))
+
+
+def check_against_source(path, x, context=None):
+    """archgen.load(path): every pass keeps the result bit for bit, and the source
+    framework agrees per the contract (>= 99% exact, the rest within one step)."""
+    import archgen
+    from archgen.ir import verify
+
+    m = archgen.load(path)
+    verify(m.graph)
+    x = np.asarray(x, dtype=np.float32)
+    ours = m.golden(x)
+    assert np.array_equal(ours, m.reference(x)), "a pass changed the result"
+    a = agreement(ours, run_reference(path, x), output_step(m))
+    assert a.exact >= 0.99, (a, context)
+    assert a.within_one == 1.0, (a, context)

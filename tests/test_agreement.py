@@ -11,19 +11,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from conftest import MODELS, fixture_input, fixture_path
-from reference import agreement, run_reference
+from reference import agreement, output_step, run_reference
 
-from archgen.passes.lower import partition
 
 QUANTIZED = [m for m in MODELS if m != "mlp_float"]
-
-
-def output_step(model) -> float:
-    """Quantization step of the output: the scale of the last hardware tensor."""
-    g = model.graph
-    hw = partition(g).hardware
-    last = [n for n in g.nodes if n.name in hw][-1]
-    return float(min(g.tensors[last.outputs[0]].quant.scale))
 
 
 @pytest.mark.parametrize("name", QUANTIZED)

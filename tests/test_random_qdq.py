@@ -15,8 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from onnx import TensorProto, helper, numpy_helper
-from reference import agreement, run_reference
-from test_agreement import output_step
+from reference import agreement, check_against_source, output_step, run_reference
 
 import archgen
 
@@ -108,14 +107,8 @@ def quantize(spec, tmp):
 @given(specs())
 def test_random_quantize_static_model(tmp_path_factory, spec):
     path = quantize(spec, tmp_path_factory.mktemp("qdq"))
-    m = archgen.load(path)
     x = np.random.default_rng(spec["seed"] + 2).normal(size=(16, spec["c"], spec["hw"], spec["hw"]))
-    x = x.astype(np.float32)
-    ours = m.golden(x)
-    assert np.array_equal(ours, m.reference(x)), "a pass changed the result"
-    a = agreement(ours, run_reference(path, x), output_step(m))
-    assert a.exact >= 0.99, (a, spec)
-    assert a.within_one == 1.0, (a, spec)
+    check_against_source(path, x, spec)
 
 
 @pytest.mark.xfail(strict=True, reason="float32 (onnxruntime) vs float64 (archgen) at a near-tie: "
