@@ -1,0 +1,1 @@
+"""Backends: render a lowered Graph into a project folder.  ``get_backend(name)``."""

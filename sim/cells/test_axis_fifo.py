@@ -1,0 +1,10 @@
+"""cocotb bench of hw/rtl/axis_fifo.v (and axis_skid.v): data in order, none lost or
+duplicated under random stalls on both sides."""
+
+import cocotb
+from harness import check
+
+
+@cocotb.test()
+async def axis_fifo(dut):
+    await check(dut)
