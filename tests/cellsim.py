@@ -74,3 +74,36 @@ def run_unit(tmp_path: Path, simulator: str, op, ins, outs, xs, frames: int = 3,
         dict(zip(names("m", len(outs)), fout)), log=tmp_path / "sim.log", **kw)
     assert res["mismatch"] is None, f"{op.kind()}: {res['mismatch']} (see {tmp_path})"
     return res
+
+
+def lint(sources, top: str, cwd: Path | None = None) -> None:
+    """``verilator --lint-only -Wall`` must print nothing (waivers live in the cells, each
+    with a comment saying why)."""
+    import subprocess
+
+    need("verilator")
+    env = {**__import__("os").environ, **simulate.tool_env("verilator")}
+    out = subprocess.run(["verilator", "--lint-only", "-Wall", "--top-module", top,
+                          *map(str, sources)], capture_output=True, text=True, env=env, cwd=cwd)
+    msgs = (out.stdout + out.stderr).strip()
+    assert out.returncode == 0 and "%Warning" not in msgs and "%Error" not in msgs, msgs
+
+
+def synth(sources, top: str, cwd: Path | None = None) -> dict:
+    """``yosys synth_xilinx`` of ``top``: must finish with no latch; returns cell counts."""
+    import re
+    import shutil
+    import subprocess
+
+    if shutil.which("yosys") is None:
+        pytest.skip("yosys not found (Debian: apt-get install yosys)")
+    reads = " ".join(f"read_verilog {s};" for s in sources)
+    script = f"{reads} synth_xilinx -top {top} -flatten; stat"
+    out = subprocess.run(["yosys", "-q", "-p", script, "-l", "/dev/stdout"], capture_output=True,
+                         text=True, cwd=cwd)
+    assert out.returncode == 0, out.stderr[-2000:] + out.stdout[-2000:]
+    stat = out.stdout.split("Number of cells")[-1]
+    cells = {m.group(1): int(m.group(2)) for m in re.finditer(r"^\s+(\S+)\s+(\d+)$", stat, re.M)}
+    latches = {c: n for c, n in cells.items() if re.fullmatch(r"LD[CP]E?|\$_?DLATCH.*|\$dlatch", c)}
+    assert not latches, f"{top}: latches inferred: {latches}"
+    return cells
