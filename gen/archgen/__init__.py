@@ -39,6 +39,23 @@ class Model:
         outs = golden.run(self.graph, *inputs)
         return outs[0] if len(outs) == 1 else outs
 
+    def simulate(self, *inputs, simulator: str = "verilator", project_dir=None,
+                 waves: bool = False) -> np.ndarray | list:
+        """Float outputs computed by the generated RTL in simulation (bit-exact with golden,
+        or VerificationError).  Generates the Verilog project into ``project_dir`` (a
+        temporary folder when None); reports go to its reports/sim.json."""
+        import tempfile
+
+        from .project import write_project
+        from .simulate import simulate_project
+
+        if project_dir is None:
+            with tempfile.TemporaryDirectory(prefix="archgen-sim-") as d:
+                return self.simulate(*inputs, simulator=simulator, project_dir=d, waves=waves)
+        write_project(self, project_dir, backends=("verilog",))
+        outs = simulate_project(project_dir, list(inputs), simulator, waves).outputs
+        return outs[0] if len(outs) == 1 else outs
+
     def reference(self, *inputs) -> np.ndarray | list:
         """Outputs of the imported graph before any pass (for checking passes)."""
         from . import golden

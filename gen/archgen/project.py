@@ -23,23 +23,29 @@ from .errors import ConfigError, ModelError
 
 GENERATOR = "archgen"
 MANIFEST = "manifest.json"
-BACKENDS = ("verilog", "hls")  # names the CLI accepts; none is available yet
-AVAILABLE_BACKENDS: tuple = ()
+DEFAULT_BACKENDS = ("verilog",)
 
 
 def check_backends(backends) -> tuple:
-    """Validated backend names ('all' expands); raises for a backend not available yet."""
+    """Validated backend names ('all' expands; none given: the default); raises for an
+    unknown backend or one not available yet."""
+    from .backends import BACKENDS, get_backend
+
     names = []
-    for b in backends:
+    for b in backends or DEFAULT_BACKENDS:
         expanded = BACKENDS if b == "all" else (b,)
         for name in expanded:
-            if name not in BACKENDS:
-                raise ConfigError(f"--backend: {name!r} is not one of {', '.join(BACKENDS)}, all")
-            if name not in AVAILABLE_BACKENDS:
-                raise ConfigError(f"--backend: backend {name!r} is not available yet in this version")
+            get_backend(name)
             if name not in names:
                 names.append(name)
     return tuple(names)
+
+
+def _check_name(name: str) -> None:
+    """A project file path: relative, no '..', no empty parts."""
+    parts = name.split("/")
+    if name.startswith("/") or any(p in ("", ".", "..") for p in parts) or name == MANIFEST:
+        raise ConfigError(f"project file name {name!r} is not a plain relative path")
 
 
 def json_text(data) -> str:
@@ -140,17 +146,31 @@ def write_project(model, out_dir, force: bool = False, backends=(), options: dic
         "ir.txt": str(model.graph) + "\n",
         "source_ir.txt": str(model.source) + "\n",
     }
+    model_path = Path(model.path)
+    try:
+        # the model itself, so that `archgen sim DIR` can rebuild the golden model
+        files[f"model/{model_path.name}"] = model_path.read_bytes()
+    except OSError as e:
+        raise ModelError(f"{model_path}: cannot read the model ({e.strerror})") from None
+    from .backends import get_backend
+
+    for b in backends:
+        for name, data in get_backend(b).files(model).items():
+            _check_name(name)
+            files[name] = data
     for name, data in (extra_files or {}).items():
-        if Path(name).name != name or name in files or name == MANIFEST:
-            raise ConfigError(f"project file name {name!r} is not a plain, new file name")
+        _check_name(name)
+        if name in files:
+            raise ConfigError(f"project file name {name!r} is already written by archgen")
         files[name] = data
     names = sorted(files)
     check_out_dir(out_dir, names + [MANIFEST], force)
     try:
         out_dir.mkdir(parents=True, exist_ok=True)
+        for name in names:
+            (out_dir / name).parent.mkdir(parents=True, exist_ok=True)
     except OSError as e:
         raise ConfigError(f"{out_dir}: cannot create the output folder ({e.strerror})") from None
-    model_path = Path(model.path)
     try:
         digest = sha256_file(model_path)
     except OSError as e:

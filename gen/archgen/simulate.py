@@ -313,3 +313,116 @@ def run_streams(bench: Bench, simulator: str, work: Path, inputs: dict, outputs:
     if not result_path.is_file():
         raise InternalError(f"{simulator}: the bench {bench.module} wrote no result; see {work}")
     return json.loads(result_path.read_text())
+
+
+# -- a generated project ---------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class SimResult:
+    outputs: list  # float model outputs computed from the RTL's output codes
+    report: dict  # what sim.json holds
+
+
+def open_project(project_dir: Path, backend: str):
+    """The model of a generated project folder (re-imported from its own copy) and its plan."""
+    from . import load
+    from .backends.hardware import plan
+    from .config import config_from_dict
+    from .errors import ConfigError
+    from .project import read_manifest
+
+    project_dir = Path(project_dir)
+    if not project_dir.is_dir():
+        raise ConfigError(f"{project_dir}: project folder not found")
+    manifest = read_manifest(project_dir)
+    if manifest is None:
+        raise ConfigError(f"{project_dir}: not an archgen project (no archgen manifest.json); "
+                          "run `archgen generate MODEL -o DIR` first")
+    if backend not in manifest.get("backends", []):
+        raise ConfigError(f"{project_dir}: generated without the {backend} backend (backends: "
+                          f"{', '.join(manifest.get('backends', [])) or 'none'}); regenerate with "
+                          f"--backend {backend} or all")
+    model_file = project_dir / "model" / manifest["model"]["file"]
+    if not model_file.is_file():
+        raise ConfigError(f"{model_file}: the project's copy of the model is missing")
+    config = config_from_dict(manifest["config"], f"{project_dir}/manifest.json config")
+    model = load(model_file, config)
+    return model, plan(model.graph), manifest
+
+
+def simulate_project(project_dir, arrays, simulator: str | None = None, waves: bool = False,
+                     stall: float = 0.3, seed: int = 1, opened=None) -> SimResult:
+    """Stream ``arrays`` (float model inputs) through the project's RTL; compare with golden.
+
+    ``opened``: the (model, plan, manifest) of ``open_project`` when the caller has it."""
+    from .errors import VerificationError
+    from .project import json_text, write_atomic
+
+    simulator = simulator or "verilator"
+    check_cocotb()
+    tool_env(simulator)
+    project_dir = Path(project_dir)
+    model, hw, _ = opened or open_project(project_dir, "verilog")
+    codes = hw.input_codes(arrays)
+    expected = hw.output_codes(codes)
+    fin = [to_beats(c, hw.input.lanes, hw.input.bits, hw.input.bipolar) for c in codes]
+    fout = [to_beats(c, hw.output.lanes, hw.output.bits, hw.output.bipolar) for c in expected]
+    rtl = project_dir / "rtl"
+    sources = tuple(sorted(rtl.glob("*.v")))
+    bench = Bench(sources, hw.top, "test_accelerator", project_dir / "sim")
+    work = project_dir / "sim" / "build" / f"archgen-{simulator}"
+    work.mkdir(parents=True, exist_ok=True)
+    for mem in sorted(rtl.glob("*.mem")):
+        shutil.copyfile(mem, work / mem.name)
+    n = len(codes)
+    res = run_streams(bench, simulator, work, {"s_axis": fin}, {"m_axis": fout}, stall=stall,
+                      seed=seed, waves=waves, log=work / "sim.log",
+                      timeout_cycles=_timeout(hw))
+    got = res["received"]["m_axis"]
+    shape = expected.shape[1:]
+    out_codes = np.zeros_like(expected)
+    complete = len(got) == n and all(len(f) == hw.output.beats for f in got)
+    mismatches = 0
+    first = None
+    for i in range(min(n, len(got))):
+        if len(got[i]) != hw.output.beats:
+            first = first or (i, None)
+            continue
+        c = from_beats(got[i], hw.output.lanes, hw.output.bits, hw.output.signed,
+                       hw.output.bipolar).reshape(shape)
+        out_codes[i] = c
+        bad = np.flatnonzero(c.reshape(-1) != expected[i].reshape(-1))
+        mismatches += int(bad.size)
+        if bad.size and first is None:
+            first = (i, int(bad[0]))
+    report = {"frames": n, "mismatches": mismatches if complete else None,
+              "latency_cycles": res["latency_cycles"], "interval_cycles": res["interval_cycles"],
+              "cycles_total": res["cycles_total"], "simulator": simulator,
+              "clock_mhz": model.config.clock_mhz, "stall_probability": stall}
+    if res["interval_cycles"]:
+        report["frames_per_second"] = round(model.config.clock_mhz * 1e6 / res["interval_cycles"], 3)
+    reports = project_dir / "reports"
+    reports.mkdir(exist_ok=True)
+    write_atomic(reports / "sim.json", json_text(report))
+    if res["mismatch"] is not None and first is None:
+        m = res["mismatch"]
+        raise VerificationError(f"{project_dir}: RTL simulation ({simulator}) failed at frame "
+                                f"{m.get('frame')}: {m.get('reason')} (log: {work / 'sim.log'})")
+    if first is not None:
+        frame, elem = first
+        if elem is None:
+            raise VerificationError(f"{project_dir}: RTL simulation ({simulator}): frame {frame} "
+                                    f"has the wrong number of output beats (log: {work / 'sim.log'})")
+        idx = np.unravel_index(elem, shape)
+        raise VerificationError(
+            f"{project_dir}: RTL simulation ({simulator}) differs from the golden model: first at "
+            f"frame {frame}, element {elem} (index {tuple(int(v) for v in idx)}): RTL "
+            f"{int(out_codes[frame].reshape(-1)[elem])}, golden {int(expected[frame].reshape(-1)[elem])}; "
+            f"{mismatches} elements differ in all (reports/sim.json)")
+    return SimResult(hw.outputs(out_codes), report)
+
+
+def _timeout(hw) -> int:
+    """Cycles to wait for a frame: generous against the slowest layer's cycles per frame."""
+    worst = max([ly.hw.get("cycles") or 0 for ly in hw.layers] + [hw.input.beats, hw.output.beats])
+    return int(worst * 20 + 100_000)

@@ -15,6 +15,23 @@ from .ops import Op
 from .types import QuantSpec
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# keywords of Verilog-2005, SystemVerilog and C++ that a generated identifier must avoid
+RESERVED = frozenset("""
+always and assign automatic begin buf bufif0 bufif1 case casex casez cell cmos config deassign
+default defparam design disable edge else end endcase endconfig endfunction endgenerate
+endmodule endprimitive endspecify endtable endtask event for force forever fork function
+generate genvar highz0 highz1 if ifnone incdir include initial inout input instance integer
+join large liblist library localparam macromodule medium module nand negedge nmos nor
+noshowcancelled not notif0 notif1 or output parameter pmos posedge primitive pull0 pull1
+pulldown pullup pulsestyle_ondetect pulsestyle_onevent rcmos real realtime reg release repeat
+rnmos rpmos rtran rtranif0 rtranif1 scalared showcancelled signed small specify specparam
+strong0 strong1 supply0 supply1 table task time tran tranif0 tranif1 tri tri0 tri1 triand
+trior trireg unsigned use uwire vectored wait wand weak0 weak1 while wire wor xnor xor
+logic bit byte int shortint longint class interface package import export typedef struct
+union enum void return break continue const static virtual extern this new delete auto bool
+char double float long short switch namespace template typename using operator private
+protected public friend inline volatile register sizeof goto do try catch throw true false
+""".split())
 
 
 def sanitize(name: str, taken: Iterable[str] = ()) -> str:
@@ -23,6 +40,8 @@ def sanitize(name: str, taken: Iterable[str] = ()) -> str:
     if base[0].isdigit():
         base = "t_" + base
     base = re.sub(r"_+", "_", base)
+    if base in RESERVED:
+        base += "_"
     taken = set(taken)
     out, i = base, 1
     while out in taken:

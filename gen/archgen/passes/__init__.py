@@ -14,6 +14,7 @@ from ..ir import Graph, verify
 from .absorb_scales import absorb_scales
 from .channels_last import channels_last
 from .cleanup import cleanup
+from .fold import fold
 from .fold_batchnorm import fold_batchnorm
 from .infer_precision import infer_precision
 from .lower import lower
@@ -27,6 +28,7 @@ PIPELINE = (
     infer_precision,  # exact reachable ranges -> smallest widths, dead thresholds dropped
     channels_last,  # streaming layout (H, W, C); transposes only at the host boundary
     lower,  # model ops -> hardware units
+    fold,  # PE/SIMD lanes of every unit (config, target fps, or streams)
 )
 
 

@@ -19,8 +19,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from ..config import Config
-from ..errors import ConfigError, UnsupportedOpError
+from ..errors import UnsupportedOpError
 from ..ir import Graph, Node, Tensor, ops
 from ..ir.graph import sanitize
 from ..units import argmax, concat, mvu, pool, swg, vvu
@@ -66,23 +65,6 @@ def partition(graph: Graph) -> Partition:
     return Partition(tuple(prefix), hw, tuple(suffix))
 
 
-def _folding(config: Config, name: str, rows: int, cols: int):
-    lc = config.layers.get(name)
-    pe = (lc.pe if lc and lc.pe else 1)
-    simd = (lc.simd if lc and lc.simd else 1)
-    if rows % pe:
-        raise ConfigError(f"layers.{name}.pe: {pe} does not divide the {rows} outputs "
-                          f"(divisors: {_divisors(rows)})")
-    if cols % simd:
-        raise ConfigError(f"layers.{name}.simd: {simd} does not divide the {cols} inputs "
-                          f"(divisors: {_divisors(cols)})")
-    return pe, simd
-
-
-def _divisors(n: int) -> str:
-    return ", ".join(str(d) for d in range(1, n + 1) if n % d == 0)
-
-
 def _check_weights(node, op):
     if op.weight_spec.has_zero_point:
         raise UnsupportedOpError(f"node {node.name}: weights with a zero point are not supported "
@@ -92,10 +74,8 @@ def _check_weights(node, op):
 def _lower_dense(node, op: ops.Dense, g: Graph, config, fresh):
     _check_weights(node, op)
     x = g.tensors[node.inputs[0]]
-    n, k = op.weight.shape
-    pe, simd = _folding(config, node.name, n, k)
     acc = g.tensors[node.outputs[0]].quant
-    p = mvu.Params(op.weight, x.quant.zero_point[0], op.weight_spec, acc.scale, pe, simd)
+    p = mvu.Params(op.weight, x.quant.zero_point[0], op.weight_spec, acc.scale)
     return [Node(node.name, p, node.inputs, node.outputs)], {}
 
 
@@ -111,11 +91,9 @@ def _lower_conv(node, op: ops.Conv, g: Graph, config, fresh):
     win_name = fresh(node.outputs[0] + "_win")
     acc_scale = g.tensors[node.outputs[0]].quant.scale
     depthwise = op.group == c and o == c and ig == 1
-    simd_cols = kprod if depthwise else kprod * c
     if depthwise:
         w = op.weight.reshape(o, kprod)
-        pe, simd = _folding(config, node.name, o, kprod)
-        unit = vvu.Params(w, zx, op.weight_spec, acc_scale, pe, simd)
+        unit = vvu.Params(w, zx, op.weight_spec, acc_scale)
     else:
         # (O, I/g, *K) -> dense (O, *K, C) with zeros outside each group
         full = np.zeros((o,) + op.kernel + (c,), dtype=np.int64)
@@ -124,8 +102,7 @@ def _lower_conv(node, op: ops.Conv, g: Graph, config, fresh):
             blk = op.weight[gi * og:(gi + 1) * og]  # (og, ig, *K)
             full[gi * og:(gi + 1) * og, ..., gi * ig:(gi + 1) * ig] = np.moveaxis(blk, 1, -1)
         w = full.reshape(o, -1)
-        pe, simd = _folding(config, node.name, o, simd_cols)
-        unit = mvu.Params(w, zx, op.weight_spec, acc_scale, pe, simd)
+        unit = mvu.Params(w, zx, op.weight_spec, acc_scale)
     gen = swg.Params(op.kernel, op.strides, op.pads, op.dilations, zx, 1)
     shape, spec = gen.infer([x])[0]
     win = Tensor(win_name, shape, spec)
