@@ -287,6 +287,39 @@ def _quiet(log):
             os.close(err)
 
 
+@contextlib.contextmanager
+def _progress_bar(path: Path, frames: int, what: str):
+    """A progress bar over simulated frames, on a terminal only (quiet in CI logs)."""
+    if not sys.stderr.isatty() or frames < 2:
+        yield
+        return
+    import threading
+
+    from rich.console import Console
+    from rich.progress import Progress
+
+    stop = threading.Event()
+    term = os.fdopen(os.dup(2), "w")  # the simulator's output is redirected off fd 2
+
+    def poll(progress, task):
+        while not stop.wait(0.5):
+            try:
+                done = int(path.read_text().split()[0])
+            except (OSError, ValueError, IndexError):
+                continue
+            progress.update(task, completed=done)
+
+    with term, Progress(transient=True, console=Console(file=term)) as progress:
+        task = progress.add_task(what, total=frames)
+        t = threading.Thread(target=poll, args=(progress, task), daemon=True)
+        t.start()
+        try:
+            yield
+        finally:
+            stop.set()
+            t.join()
+
+
 def results_ok(results: Path) -> tuple[int, int]:
     """(tests, failures) of a cocotb results.xml."""
     from cocotb_tools.runner import get_results
@@ -306,10 +339,15 @@ def run_streams(bench: Bench, simulator: str, work: Path, inputs: dict, outputs:
     spec_path = work / "bench.json"
     spec_path.write_text(json.dumps(spec))
     result_path = work / "bench_result.json"
-    if result_path.exists():
-        result_path.unlink()
-    run(bench, simulator, work, {"ARCHGEN_BENCH": str(spec_path.resolve()),
-                                 "ARCHGEN_RESULT": str(result_path.resolve())}, waves, log)
+    progress_path = work / "progress.txt"
+    for p in (result_path, progress_path):
+        if p.exists():
+            p.unlink()
+    env = {"ARCHGEN_BENCH": str(spec_path.resolve()), "ARCHGEN_RESULT": str(result_path.resolve()),
+           "ARCHGEN_PROGRESS": str(progress_path.resolve())}
+    frames = len(next(iter(outputs.values()), []))
+    with _progress_bar(progress_path, frames, f"{simulator}: {bench.toplevel}"):
+        run(bench, simulator, work, env, waves, log)
     if not result_path.is_file():
         raise InternalError(f"{simulator}: the bench {bench.module} wrote no result; see {work}")
     return json.loads(result_path.read_text())

@@ -73,6 +73,7 @@ async def run_streams(dut, spec: dict | None = None) -> dict:
     warm = int(spec.get("warmup", 3))
     result = {"mismatch": None, "received": {n: [] for n in outs}, "latency_cycles": None,
               "interval_cycles": None, "cycles_total": None}
+    progress = Path(os.environ["ARCHGEN_PROGRESS"]) if os.environ.get("ARCHGEN_PROGRESS") else None
     t0 = get_sim_time("step")
     step = get_sim_steps(period, "ns")  # one clock period in simulator steps (frame times)
 
@@ -98,6 +99,8 @@ async def run_streams(dut, spec: dict | None = None) -> dict:
                     return got, starts
                 data = [int(v) for v in fr.tdata]
                 got[port].append((data, fr.sim_time_end))
+                if progress is not None and name == "stalls":
+                    progress.write_text(f"{i + 1} {len(frames)}\n")
                 result["received"][port].append(data)
                 if result["mismatch"] is None and data != list(want):
                     k = next((j for j, (a, b) in enumerate(zip(data, want)) if a != b),
