@@ -3,7 +3,11 @@
 Folded by PE (output rows in parallel) and SIMD (input columns in parallel); a binary
 mode (bipolar inputs and weights) computes the same sum as XNOR-popcount:
 sum = 2 * popcount(xnor) - K.  ``bias`` carries the input zero point (-zx * sum W).
-Convolutions reach this unit through the sliding-window generator (swg).
+Convolutions reach this unit through the sliding-window generator (swg): every output
+pixel is one vector of the frame.
+
+Hardware: hw/rtl/mvu.v.  Each vector takes (N/PE) * (K/SIMD) cycles; the weight memory
+has one word per (row group nf, column group sf), see ``weight_words``.
 """
 
 from __future__ import annotations
@@ -14,7 +18,10 @@ import numpy as np
 
 from ..errors import InternalError
 from ..ir.ops import Op, const, weight_bounds
-from ..ir.types import QuantSpec, bits_for_range
+from ..ir.types import QuantSpec, int_range
+
+CELLS = ("mvu.v", "axis_skid.v")
+PIPELINE = 4  # registers of hw/rtl/mvu.v besides its adder tree's clog2(SIMD) levels
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,16 +70,59 @@ def golden(p: Params, x: np.ndarray) -> list:
     return [int_matmul(xs, p.weight.T, bound)]
 
 
-def derive(p: Params, x: QuantSpec) -> dict:
+def _folds(p: Params) -> tuple[int, int]:
     n, k = p.weight.shape
-    lo, hi = p.acc_range(x)
-    acc_bits, acc_signed = bits_for_range(lo, hi)
-    binary = x.bipolar and p.weight_spec.bipolar
-    return {"rows": n, "cols": k, "pe": p.pe, "simd": p.simd,
-            "in_bits": x.bits, "in_signed": x.signed, "w_bits": p.weight_spec.bits,
-            "w_signed": p.weight_spec.signed, "acc_bits": acc_bits, "acc_signed": acc_signed,
-            "binary": binary, "cycles": (n // p.pe) * (k // p.simd)}
+    if p.pe < 1 or n % p.pe or p.simd < 1 or k % p.simd:
+        raise InternalError(f"{p.summary()}: PE={p.pe} must divide the {n} rows and "
+                            f"SIMD={p.simd} the {k} columns")
+    return n // p.pe, k // p.simd
 
 
-def context(p: Params, x: QuantSpec) -> dict:
-    return {**derive(p, x), "has_bias": bool(p.in_zero_point), "bias": p.bias.tolist()}
+def acc_width(lo: int, hi: int, out: QuantSpec) -> int:
+    """The output tensor's bits, checked to hold the accumulator range [lo, hi]."""
+    olo, ohi = int_range(out.bits, out.signed)
+    if out.bipolar or not olo <= lo <= hi <= ohi:
+        raise InternalError(f"accumulator range [{lo}, {hi}] does not fit the output {out}")
+    return out.bits
+
+
+def weight_words(w: np.ndarray, spec: QuantSpec, pe: int, simd: int) -> list:
+    """Memory words of an (N, K) weight matrix folded by PE rows and SIMD columns: word
+    nf*(K/SIMD) + sf holds W[nf*PE + p, sf*SIMD + s] in lane p*SIMD + s (spec.bits each,
+    two's complement; bipolar weights as the bit (w+1)/2)."""
+    n, k = w.shape
+    codes = (w + 1) // 2 if spec.bipolar else w
+    lanes = codes.reshape(n // pe, pe, k // simd, simd).transpose(0, 2, 1, 3)
+    lanes = lanes.reshape(-1, pe * simd).astype(object) & ((1 << spec.bits) - 1)
+    words = np.zeros(lanes.shape[0], dtype=object)
+    for j in range(pe * simd):
+        words += lanes[:, j] << (j * spec.bits)
+    return [int(v) for v in words]
+
+
+def derive(p: Params, ins, outs) -> dict:
+    x, y = ins[0], outs[0]
+    n, k = p.weight.shape
+    nf, sf = _folds(p)
+    acc_bits = acc_width(*p.acc_range(x.quant), y.quant)
+    vectors = int(np.prod(x.shape[:-1], dtype=np.int64))
+    q, w = x.quant, p.weight_spec
+    return {"rows": n, "cols": k, "pe": p.pe, "simd": p.simd, "nf": nf, "sf": sf,
+            "vectors": vectors, "in_bits": q.bits, "in_signed": q.signed,
+            "in_bipolar": q.bipolar, "w_bits": w.bits, "w_signed": w.signed,
+            "w_bipolar": w.bipolar, "binary": q.bipolar and w.bipolar,
+            "acc_bits": acc_bits, "acc_signed": y.quant.signed,
+            "in_lanes": [p.simd], "out_lanes": [p.pe],
+            "in_width": p.simd * q.bits, "out_width": p.pe * acc_bits,
+            "weight_word_bits": p.pe * p.simd * w.bits, "weight_words": nf * sf,
+            "buffer_bits": sf * p.simd * q.bits if nf > 1 else 0,
+            "cycles_per_vector": nf * sf, "cycles": vectors * nf * sf,
+            # first input beat to last output beat of a frame: cycles + pipeline_cycles
+            "pipeline_cycles": PIPELINE + max(0, p.simd - 1).bit_length()}
+
+
+def context(p: Params, ins, outs) -> dict:
+    d = derive(p, ins, outs)
+    words = weight_words(p.weight, p.weight_spec, p.pe, p.simd)
+    return {**d, "has_bias": bool(p.in_zero_point), "bias": p.bias.tolist(),
+            "mems": {"weights": (d["weight_word_bits"], words)}}

@@ -2,7 +2,10 @@
 
 Consumes the swg's windows (kernel position major, channel minor); each channel has
 its own kernel, so there is no reduction across channels.  Folded by PE (channels in
-parallel) and SIMD (kernel taps in parallel).
+parallel); SIMD (kernel taps in parallel) must be 1: the window arrives tap by tap.
+
+Hardware: hw/rtl/vvu.v.  Each output pixel takes K * C/PE cycles (one input beat each);
+the weight memory has one word per (tap k, channel group cf), see ``weight_words``.
 """
 
 from __future__ import annotations
@@ -13,7 +16,11 @@ import numpy as np
 
 from ..errors import InternalError
 from ..ir.ops import Op, const, weight_bounds
-from ..ir.types import QuantSpec, bits_for_range
+from ..ir.types import QuantSpec
+from .mvu import acc_width
+
+CELLS = ("vvu.v", "axis_skid.v")
+PIPELINE = 4  # registers of hw/rtl/vvu.v from an input beat to its output beat
 
 
 @dataclass(frozen=True, eq=False)
@@ -61,14 +68,46 @@ def golden(p: Params, x: np.ndarray) -> list:
     return [np.einsum("...kc,ck->...c", win, p.weight)]
 
 
-def derive(p: Params, x: QuantSpec) -> dict:
+def weight_words(w: np.ndarray, spec: QuantSpec, pe: int) -> list:
+    """Memory words of a (C, K) depthwise weight matrix folded by PE channels: word
+    k*(C/PE) + cf holds W[cf*PE + p, k] in lane p (spec.bits each, two's complement;
+    bipolar weights as the bit (w+1)/2)."""
+    c, k = w.shape
+    codes = (w + 1) // 2 if spec.bipolar else w
+    lanes = codes.T.reshape(k * (c // pe), pe).astype(object) & ((1 << spec.bits) - 1)
+    words = np.zeros(lanes.shape[0], dtype=object)
+    for j in range(pe):
+        words += lanes[:, j] << (j * spec.bits)
+    return [int(v) for v in words]
+
+
+def derive(p: Params, ins, outs) -> dict:
+    x, y = ins[0], outs[0]
     c, k = p.weight.shape
-    lo, hi = p.acc_range(x)
-    acc_bits, acc_signed = bits_for_range(lo, hi)
-    return {"channels": c, "taps": k, "pe": p.pe, "simd": p.simd, "in_bits": x.bits,
-            "in_signed": x.signed, "w_bits": p.weight_spec.bits, "w_signed": p.weight_spec.signed,
-            "acc_bits": acc_bits, "acc_signed": acc_signed}
+    if p.simd != 1:
+        raise InternalError(f"{p.summary()}: SIMD must be 1 (the window arrives one tap per "
+                            f"beat), got {p.simd}")
+    if p.pe < 1 or c % p.pe:
+        raise InternalError(f"{p.summary()}: PE={p.pe} must divide the {c} channels")
+    cf = c // p.pe
+    acc_bits = acc_width(*p.acc_range(x.quant), y.quant)
+    vectors = int(np.prod(x.shape[:-1], dtype=np.int64))
+    q, w = x.quant, p.weight_spec
+    return {"channels": c, "taps": k, "pe": p.pe, "simd": p.simd, "cf": cf,
+            "vectors": vectors, "in_bits": q.bits, "in_signed": q.signed,
+            "in_bipolar": q.bipolar, "w_bits": w.bits, "w_signed": w.signed,
+            "w_bipolar": w.bipolar, "acc_bits": acc_bits, "acc_signed": y.quant.signed,
+            "in_lanes": [p.pe], "out_lanes": [p.pe],
+            "in_width": p.pe * q.bits, "out_width": p.pe * acc_bits,
+            "weight_word_bits": p.pe * w.bits, "weight_words": k * cf,
+            "buffer_bits": c * acc_bits,  # the partial sums of one pixel
+            "cycles_per_vector": k * cf, "cycles": vectors * k * cf,
+            # first input beat to last output beat of a frame: cycles + pipeline_cycles
+            "pipeline_cycles": PIPELINE}
 
 
-def context(p: Params, x: QuantSpec) -> dict:
-    return {**derive(p, x), "has_bias": bool(p.in_zero_point), "bias": p.bias.tolist()}
+def context(p: Params, ins, outs) -> dict:
+    d = derive(p, ins, outs)
+    words = weight_words(p.weight, p.weight_spec, p.pe)
+    return {**d, "has_bias": bool(p.in_zero_point), "bias": p.bias.tolist(),
+            "mems": {"weights": (d["weight_word_bits"], words)}}
