@@ -131,3 +131,30 @@ def test_mvu_synth(tmp_path):
     cells = synth((tmp_path / "dut.v",) + rtl(*mvu.CELLS), "dut", cwd=tmp_path)
     print("mvu 32x64 pe4 simd8 u4xi4:", cells)
     assert cells.get("FDRE", 0) > 0
+
+
+KINDS = ("i2", "u2", "i3", "u4", "i8", "u8", "i12", "bip")
+
+
+def random_case(rng):
+    rows, cols = int(rng.integers(1, 13)), int(rng.integers(1, 21))
+    pe = int(rng.choice([d for d in range(1, rows + 1) if rows % d == 0]))
+    simd = int(rng.choice([d for d in range(1, cols + 1) if cols % d == 0]))
+    xk, wk = str(rng.choice(KINDS)), str(rng.choice(KINDS))
+    zx = 0 if xk == "bip" else int(rng.integers(-3, 4))
+    lead = [(), (3,), (2, 2)][int(rng.integers(0, 3))]
+    return rows, cols, pe, simd, xk, wk, zx, lead
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(16))
+def test_mvu_random_icarus(tmp_path, seed):
+    rng = np.random.default_rng(seed)
+    case = random_case(rng)
+    op, ins, outs = layer(*case, seed=seed)
+    res = run_unit(tmp_path, "icarus", op, ins, outs, inputs(ins, 3, seed),
+                   rom_bits=0 if seed % 2 else None, stall=float(rng.choice([0.1, 0.5, 0.8])),
+                   seed=seed)
+    d = mvu.derive(op, ins, outs)
+    assert res["interval_cycles"] == d["cycles"], case
+    assert res["latency_cycles"] == d["cycles"] + d["pipeline_cycles"], case

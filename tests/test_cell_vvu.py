@@ -11,7 +11,7 @@ from archgen.ir.graph import Tensor
 from archgen.ir.types import QuantSpec
 from archgen.units import vvu
 from cellsim import lint, rtl, run_unit, synth
-from test_cell_mvu import codes, inputs, spec
+from test_cell_mvu import KINDS, codes, inputs, spec
 
 pytestmark = pytest.mark.sim
 
@@ -108,3 +108,22 @@ def test_vvu_synth(tmp_path):
     cells = synth((tmp_path / "dut.v",) + rtl(*vvu.CELLS), "dut", cwd=tmp_path)
     print("vvu 32ch 3x3 pe8 u4xi4 (ROM):", cells)
     assert cells.get("FDRE", 0) > 0
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(12))
+def test_vvu_random_icarus(tmp_path, seed):
+    rng = np.random.default_rng(100 + seed)
+    channels, taps = int(rng.integers(1, 9)), int(rng.integers(1, 10))
+    pe = int(rng.choice([d for d in range(1, channels + 1) if channels % d == 0]))
+    xk, wk = str(rng.choice(KINDS)), str(rng.choice(KINDS))
+    zx = 0 if xk == "bip" else int(rng.integers(-3, 4))
+    lead = [(1,), (3,), (2, 2)][int(rng.integers(0, 3))]
+    case = (channels, taps, pe, xk, wk, zx, lead)
+    op, ins, outs = layer(*case, seed=seed)
+    res = run_unit(tmp_path, "icarus", op, ins, outs, inputs(ins, 3, seed),
+                   rom_bits=0 if seed % 2 else None, stall=float(rng.choice([0.1, 0.5, 0.8])),
+                   seed=seed)
+    d = vvu.derive(op, ins, outs)
+    assert res["interval_cycles"] == d["cycles"], case
+    assert res["latency_cycles"] == d["cycles"] + d["pipeline_cycles"], case
