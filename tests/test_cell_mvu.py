@@ -124,12 +124,12 @@ def test_mvu_weight_words():
 
 @pytest.mark.synth
 def test_mvu_synth(tmp_path):
-    op, ins, outs = layer(32, 64, 4, 8, "u4", "i4", 0, (4,))
-    files = verilog.layer_files("dut", op, ins, outs)
+    op, ins, outs = layer(16, 32, 4, 8, "u4", "i4", 0, (4,))
+    files = verilog.layer_files("dut", op, ins, outs, rom_bits=0)  # weights from the .mem file
     for fname, text in files.items():
         (tmp_path / fname).write_text(text)
     cells = synth((tmp_path / "dut.v",) + rtl(*mvu.CELLS), "dut", cwd=tmp_path)
-    print("mvu 32x64 pe4 simd8 u4xi4:", cells)
+    print("mvu 16x32 pe4 simd8 u4xi4 (ROM):", cells)
     assert cells.get("FDRE", 0) > 0
 
 

@@ -101,12 +101,12 @@ def test_vvu_weight_words():
 
 @pytest.mark.synth
 def test_vvu_synth(tmp_path):
-    op, ins, outs = layer(32, 9, 8, "u4", "i4", 0, (4, 4))
+    op, ins, outs = layer(16, 9, 4, "u4", "i4", 3, (4, 4))
     files = verilog.layer_files("dut", op, ins, outs, rom_bits=0)
     for fname, text in files.items():
         (tmp_path / fname).write_text(text)
     cells = synth((tmp_path / "dut.v",) + rtl(*vvu.CELLS), "dut", cwd=tmp_path)
-    print("vvu 32ch 3x3 pe8 u4xi4 (ROM):", cells)
+    print("vvu 16ch 3x3 pe4 u4xi4 (ROM):", cells)
     assert cells.get("FDRE", 0) > 0
 
 

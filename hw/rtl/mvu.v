@@ -85,6 +85,7 @@ module mvu #(
     localparam integer DEPTH = NF * SF;            // weight words
     localparam integer XW = SIMD * IN_BITS;        // input beat bits
     localparam integer WW = PE * SIMD * W_BITS;    // weight word bits
+    localparam integer AB = PE * ACC_BITS;         // output beat bits
     localparam [0:0]   XNOR = IN_BIPOLAR != 0 && W_BIPOLAR != 0;
     localparam integer XB = IN_BITS + (IN_SIGNED != 0 ? 0 : 1);  // input as a signed number
     localparam integer WB = W_BITS + (W_SIGNED != 0 ? 0 : 1);    // weight as a signed number
@@ -288,7 +289,8 @@ module mvu #(
     wire                  first_d = ctl_d[2];
     wire                  last_d = ctl_d[1];
     wire                  tlast_d = ctl_d[0];
-    reg  [PE*ACC_BITS-1:0] acc;
+    wire [AB-1:0]         bias_d = BIAS[nf_d*AB +: AB];  // the row group's biases
+    reg  [AB-1:0]         acc;
     reg                   acc_valid;  // acc holds a finished output beat
     reg                   acc_tlast;
     wire                  skid_ready;
@@ -301,7 +303,7 @@ module mvu #(
         for (p = 0; p < PE; p = p + 1) begin : g_acc
             wire [TW-1:0]       t = g_lvl[LEVELS].sums[p*TW +: TW];
             wire [ACC_BITS-1:0] te;
-            wire [ACC_BITS-1:0] bias = BIAS[(nf_d*PE + p)*ACC_BITS +: ACC_BITS];
+            wire [ACC_BITS-1:0] bias = bias_d[p*ACC_BITS +: ACC_BITS];
             wire [ACC_BITS-1:0] base;
             if (TW < ACC_BITS) begin : g_widen
                 assign te = {{(ACC_BITS - TW){XNOR ? 1'b0 : t[TW-1]}}, t};
@@ -340,7 +342,7 @@ module mvu #(
         if (en) acc_tlast <= tlast_d;
     end
 
-    axis_skid #(.WIDTH(PE*ACC_BITS)) u_out (
+    axis_skid #(.WIDTH(AB)) u_out (
         .aclk(aclk), .aresetn(aresetn),
         .s_axis_tdata(acc), .s_axis_tvalid(acc_valid), .s_axis_tready(skid_ready),
         .s_axis_tlast(acc_tlast),

@@ -253,10 +253,9 @@ module vvu #(
 
     assign en = !out_valid || skid_ready;
 
+    assign base = first2 ? BIAS[cf2*AB +: AB] : partial[cf2];
     generate
         for (p = 0; p < PE; p = p + 1) begin : g_acc
-            assign base[p*ACC_BITS +: ACC_BITS] = first2 ? BIAS[(cf2*PE + p)*ACC_BITS +: ACC_BITS]
-                                                         : partial[cf2][p*ACC_BITS +: ACC_BITS];
             assign sum[p*ACC_BITS +: ACC_BITS] = base[p*ACC_BITS +: ACC_BITS]
                                                + prods[p*ACC_BITS +: ACC_BITS];
         end
