@@ -73,6 +73,8 @@ class _Layer:
     def cycles(self, pe: int, simd: int) -> int:
         if isinstance(self.node.op, mvu.Params):
             return self.vectors * (self.rows // pe) * (self.cols // simd)
+        if self.depthwise:  # every tap of every channel group is one beat
+            return self.vectors * self.cols // pe
         return self.vectors * (self.rows // pe)
 
     def check(self, pe: int, simd: int) -> None:
