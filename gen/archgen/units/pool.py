@@ -1,16 +1,26 @@
 """Streaming pooling on a channels-last stream: windowed max of codes, or windowed sum
 (average pooling: the division is a scale absorbed into the next quantizer).  A global
-pool is the case kernel == input size."""
+pool is the case kernel == input size.
+
+Hardware: an swg (hw/rtl/swg.v, simd = pe) streams each window tap-major, channels minor,
+into the window-reduce cell hw/rtl/pool.v (one accumulator per channel); a global pool
+(no padding) is hw/rtl/gpool.v alone, which reduces the frame's pixels as they arrive.
+``pe`` elements per beat on every stream."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import math
+
 import numpy as np
 
-from ..errors import InternalError
+from ..errors import InternalError, UnsupportedOpError
 from ..ir.ops import Op, spatial_out, sum_spec
-from ..ir.types import QuantSpec
+from ..ir.types import bits_for_range
+from . import swg
+
+CELLS = ("swg.v", "pool.v", "gpool.v", "axis_skid.v")
 
 
 @dataclass(frozen=True, eq=False)
@@ -63,12 +73,93 @@ def golden(p: Params, x: np.ndarray) -> list:
     return [np.moveaxis(y, 1, -1)]
 
 
-def derive(p: Params, x_shape: tuple, x: QuantSpec) -> dict:
-    return {"reduce": p.reduce, "kernel": list(p.kernel), "channels": x_shape[-1],
-            "in_spatial": list(x_shape[:-1]), "out_spatial": list(p.out_spatial(x_shape[:-1])),
-            "in_bits": x.bits, "pe": p.pe}
+# -- hardware figures ----------------------------------------------------------------------
+
+def is_global(p: Params, spatial) -> bool:
+    """A window covering the whole input with no padding: gpool.v, no line buffer."""
+    return (tuple(p.kernel) == tuple(spatial) and not any(p.pads)
+            and all(d == 1 for d in p.dilations))
 
 
-def context(p: Params, x_shape: tuple, x: QuantSpec) -> dict:
-    return {**derive(p, x_shape, x), "strides": list(p.strides), "pads": list(p.pads),
-            "pad_value": p.pad_value}
+def _empty_window(g: dict):
+    """(axis, output index) of a window with no tap inside the input along that axis, or None."""
+    for axis, (n, o, k, s, d, b) in enumerate([("h", "oh", "kh", "sh", "dh", "pt"),
+                                                ("w", "ow", "kw", "sw", "dw", "pl")]):
+        for i in range(g[o]):
+            if not any(0 <= i * g[s] - g[b] + j * g[d] < g[n] for j in range(g[k])):
+                return axis, i
+    return None
+
+
+def derive(p: Params, ins, outs) -> dict:
+    """Stream and cycle figures, and the window geometry and line buffer of the swg that
+    feeds the reduce cell (swg.window_figures; none for ``global``: gpool.v).
+
+    Beats per frame: in_beats = H*W*C/pe in, window_beats = OH*OW*K*C/pe from the swg
+    into the reduce cell, out_beats = OH*OW*C/pe out.  Cycles per frame (one beat per
+    cycle): in_beats for global pooling (its C/pe output beats leave during the last
+    pixel), else max(in_beats, window_beats)."""
+    (x,), (y,) = ins, outs
+    c = int(x.shape[-1])
+    swg.check_lanes("pool", y.name, p.pe, c)
+    if p.reduce not in ("max", "sum"):
+        raise InternalError(f"pool {y.name}: reduce {p.reduce!r} (valid: max, sum)")
+    spatial = tuple(x.shape[:-1])
+    out = p.out_spatial(spatial)
+    if min(out, default=0) < 1:
+        raise InternalError(f"pool {y.name}: no window fits {spatial} (kernel {p.kernel})")
+    g = swg.plane(p.kernel, p.strides, p.pads, p.dilations, spatial, out)
+    glob = is_global(p, spatial)
+    pixels, in_pixels = math.prod(out), math.prod(spatial)
+    if glob:
+        fig = {**g, "buffer_rows": 0, "buffer_pixels": 0, "buffer_words": 0, "buffer_bits": 0,
+               "in_beats": in_pixels * c // p.pe, "window_beats": in_pixels * c // p.pe}
+    else:
+        fig = swg.window_figures(g, c, p.pe, x.quant.bits)
+        fig["window_beats"] = fig.pop("out_beats")
+    return {"in_lanes": [p.pe], "out_lanes": [p.pe], "reduce": p.reduce, "channels": c,
+            "pe": p.pe, "kernel": list(p.kernel), "in_spatial": list(spatial),
+            "out_spatial": list(out), "global": glob, "taps": math.prod(p.kernel),
+            "pixels": pixels, "in_pixels": in_pixels, "in_bits": x.quant.bits,
+            "out_bits": y.quant.bits, **fig, "out_beats": pixels * c // p.pe,
+            "cycles": max(fig["in_beats"], fig["window_beats"])}
+
+
+def context(p: Params, ins, outs) -> dict:
+    """derive() + the reduce cell's element handling and the padding code.
+
+    Max pooling pads (pad_value None) with the input's lowest code: every window holds a
+    real element (checked here, ceil-mode windows included), so a pad never wins.  A
+    bipolar input is max-pooled as its bits (0 < 1 as -1 < +1) and summed as -1/+1."""
+    (x,), (y,) = ins, outs
+    d = derive(p, ins, outs)
+    xq = x.quant
+    is_max = p.reduce == "max"
+    padded = not d["global"] and swg.pads_any(d)
+    what = f"pool {y.name}"
+    if is_max and p.pad_value is None and padded and _empty_window(d) is not None:
+        axis, i = _empty_window(d)
+        raise UnsupportedOpError(f"{what}: max-pooling window {i} along spatial axis {axis} "
+                                 f"lies entirely in the padding (kernel {p.kernel}, pads {p.pads}, "
+                                 f"dilations {p.dilations}, ceil_mode {p.ceil_mode})")
+    pad = (xq.lo if is_max else 0) if p.pad_value is None else int(p.pad_value)
+    pad_bits = swg.stream_code(pad, xq, what) if padded else 0
+    bits_only = xq.bipolar and is_max  # max of -1/+1 codes = max of their bits
+    in_signed = xq.signed and not xq.bipolar
+    if bits_only:
+        lo, hi = 0, 1
+    elif xq.bipolar:
+        lo, hi = -1, 1
+    else:
+        lo, hi = xq.lo, xq.hi
+    if padded:
+        lo, hi = min(lo, pad_bits if bits_only else pad), max(hi, pad_bits if bits_only else pad)
+    if not is_max:  # partial sums of 1..taps elements
+        n = d["in_pixels"] if d["global"] else d["taps"]
+        lo, hi = min(lo, n * lo), max(hi, n * hi)
+    acc_bits, signed = bits_for_range(lo, hi)
+    acc_bits = max(acc_bits + (0 if signed else 1), d["out_bits"], 2)
+    return {**d, "strides": list(p.strides), "pads": list(p.pads),
+            "dilations": list(p.dilations), "pad_value": p.pad_value, "pad_bits": pad_bits,
+            "is_max": is_max, "in_signed": in_signed, "in_bipolar": xq.bipolar and not is_max,
+            "acc_bits": acc_bits}

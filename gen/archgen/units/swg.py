@@ -3,16 +3,26 @@
 Output vector order is (kernel position..., channel), the column order of the weight
 matrices the following mvu/vvu holds.  Padding inserts ``pad_value`` (the code of real
 zero); strides and dilations are general.
+
+Hardware (hw/rtl/swg.v): a line buffer of ``buffer_rows`` input rows (a circular buffer
+in one memory); the input streams in while the windows stream out, one beat of ``simd``
+elements per cycle on either side.  A 1-D input (L, C) is an L x 1 image, so its
+"rows" are single pixels.  ``plane()`` gives the cell's 2-D geometry and
+``buffer_rows()`` the line-buffer size; pool.py reuses both.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from ..errors import InternalError
+from ..errors import ConfigError, InternalError, UnsupportedOpError
 from ..ir.ops import Op, spatial_out
+from ..ir.types import QuantSpec, int_range
+
+CELLS = ("swg.v",)
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,15 +70,165 @@ def golden(p: Params, x: np.ndarray) -> list:
     return [win.reshape((b,) + out + (-1,))]
 
 
-def derive(p: Params, x_shape: tuple) -> dict:
-    nd = len(p.kernel)
-    out = p.out_spatial(x_shape[:-1])
-    rows = (p.kernel[0] - 1) * p.dilations[0] + 1 if nd == 2 else 1
-    return {"channels": x_shape[-1], "in_spatial": list(x_shape[:-1]), "out_spatial": list(out),
-            "kernel": list(p.kernel), "simd": p.simd,
-            "buffer_pixels": rows * (x_shape[-2] if nd == 2 else x_shape[0])}
+# -- hardware figures ----------------------------------------------------------------------
+
+def plane(kernel, strides, pads, dilations, spatial, out) -> dict:
+    """The line buffer's 2-D geometry (lower-case names of the swg.v parameters).
+
+    ``out`` is the number of windows per axis (end padding, ceil mode: whatever the op's
+    out_spatial says); the cell needs only the begin pads: every tap outside the input
+    is padding."""
+    nd = len(kernel)
+    if nd == 1:
+        return {"h": spatial[0], "w": 1, "oh": out[0], "ow": 1, "kh": kernel[0], "kw": 1,
+                "sh": strides[0], "sw": 1, "dh": dilations[0], "dw": 1, "pt": pads[0], "pl": 0}
+    if nd == 2:
+        return {"h": spatial[0], "w": spatial[1], "oh": out[0], "ow": out[1],
+                "kh": kernel[0], "kw": kernel[1], "sh": strides[0], "sw": strides[1],
+                "dh": dilations[0], "dw": dilations[1], "pt": pads[0], "pl": pads[1]}
+    raise UnsupportedOpError(f"sliding windows over {nd} spatial axes (hardware: 1 or 2)")
 
 
-def context(p: Params, x_shape: tuple) -> dict:
-    return {**derive(p, x_shape), "strides": list(p.strides), "pads": list(p.pads),
-            "dilations": list(p.dilations), "pad_value": p.pad_value}
+def _rows_needed(g: dict):
+    """(need, release) per output row of a frame: output row o reads input rows
+    [release[o], need[o]) of its frame; rows above release[o] are read by no later row."""
+    h, sh, pt = g["h"], g["sh"], g["pt"]
+    ekh = (g["kh"] - 1) * g["dh"] + 1
+    need = [min(h, max(0, o * sh - pt + ekh)) for o in range(g["oh"])]
+    release = [min(h, max(0, o * sh - pt)) for o in range(g["oh"])]
+    return need, release
+
+
+def frame_ends(g: dict, rows: int, beats_px: int, frames: int = 5) -> list:
+    """Cycle at which each of ``frames`` back-to-back frames' last window beat issues, in
+    a row-level model of swg.v with a ``rows``-row line buffer and neither side stalling.
+
+    The writer takes w*beats_px cycles per input row and may start row r (counted over
+    all frames) once the reader has released row r - rows; the reader takes
+    ow*kh*kw*beats_px cycles per output row and starts a row once the rows it reads are
+    written; it releases the rows above the next row's first one as it finishes a row."""
+    need, release = _rows_needed(g)
+    h, oh = g["h"], g["oh"]
+    t_w = g["w"] * beats_px
+    t_r = g["ow"] * g["kh"] * g["kw"] * beats_px
+    n_out = frames * oh
+    n_in = (frames + 1) * h
+    w_end = []  # cycle after each input row's last beat
+    r_end = []  # cycle after each output row's last beat
+    j = 0  # next output row
+    k = 0  # the output row whose start frees the slot of the next input row
+
+    def released(j):  # input rows (over all frames) released once output row j starts
+        return (j // oh) * h + release[j % oh]
+
+    while j < n_out:
+        # write every row whose slot the reader has released (rows < released(j))
+        while len(w_end) < n_in and len(w_end) - rows < released(j):
+            w = len(w_end)
+            while released(k) <= w - rows:  # k <= j: the first output row past row w - rows
+                k += 1
+            free = r_end[k - 1] if k > 0 else 0
+            w_end.append(max(w_end[-1] if w_end else 0, free) + t_w)
+        rows_in = (j // oh) * h + need[j % oh]
+        if rows_in > len(w_end):
+            raise InternalError(f"swg model: {rows} rows deadlock on {g}")
+        ready = w_end[rows_in - 1] if rows_in > 0 else 0
+        r_end.append(max(r_end[-1] if r_end else 0, ready) + t_r)
+        j += 1
+    return [r_end[(f + 1) * oh - 1] for f in range(frames)]
+
+
+def buffer_rows(g: dict, beats_px: int, frames: int = 5) -> int:
+    """Rows of the line buffer for plane ``g``: the fewest with which ``frames``
+    back-to-back frames come out of frame_ends() as fast as with an unbounded buffer
+    (a writer never held back), i.e. max(input beats, output beats) apart.
+
+    At least the rows of one window, min((kh-1)*dh+1, h) (fewer deadlock).  Typically
+    the largest need(o') - release(o) over consecutive output rows o, o' (the last row
+    of a frame followed by row 0 of the next, whose rows count from h): the writer fills
+    the next output row's rows while the current one is emitted (3x3, stride 1, pad 1:
+    4 rows); more when output rows that need few new rows (a frame's padded top and
+    bottom) are too short to write the next ones in."""
+    need, release = _rows_needed(g)
+
+    def gaps(rows):
+        ends = frame_ends(g, rows, beats_px, frames)
+        return [b - a for a, b in zip(ends, ends[1:])]
+
+    unbounded = (frames + 1) * g["h"]  # the writer is never held back
+    best = gaps(unbounded)
+    lo = max(1, max(n - r for n, r in zip(need, release)))  # deadlock-free
+    hi = max(lo, g["h"] + need[0] - release[-1],
+             *(need[o + 1] - release[o] for o in range(g["oh"] - 1)))
+    while hi < unbounded and gaps(hi) != best:
+        lo, hi = hi + 1, min(2 * hi, unbounded)
+    while lo < hi:  # more rows never slow the schedule down
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if gaps(mid) == best else (mid + 1, hi)
+    return hi
+
+
+def pads_any(g: dict) -> bool:
+    """Whether any window tap falls outside the input (begin, end or ceil-mode padding)."""
+    last_row = (g["oh"] - 1) * g["sh"] - g["pt"] + (g["kh"] - 1) * g["dh"]
+    last_col = (g["ow"] - 1) * g["sw"] - g["pl"] + (g["kw"] - 1) * g["dw"]
+    return g["pt"] > 0 or g["pl"] > 0 or last_row >= g["h"] or last_col >= g["w"]
+
+
+def stream_code(code: int, spec: QuantSpec, what: str) -> int:
+    """The bits a stream of ``spec`` elements carries for ``code`` (a padding code)."""
+    if spec.bipolar:
+        if code not in (-1, 1):
+            raise UnsupportedOpError(f"{what}: pads with code {code}, which a bipolar (1-bit) "
+                                     "stream cannot carry (only -1 and +1)")
+        return (code + 1) // 2
+    lo, hi = int_range(spec.bits, spec.signed)
+    if not lo <= code <= hi:
+        raise InternalError(f"{what}: padding code {code} outside the stream's "
+                            f"{spec.bits}-bit range [{lo}, {hi}]")
+    return code & ((1 << spec.bits) - 1)
+
+
+def window_figures(g: dict, channels: int, lanes: int, bits: int) -> dict:
+    """Line-buffer and cycle figures of an swg on plane ``g`` (``lanes`` per beat)."""
+    beats_px = channels // lanes
+    rows = buffer_rows(g, beats_px)
+    in_beats = g["h"] * g["w"] * beats_px
+    out_beats = g["oh"] * g["ow"] * g["kh"] * g["kw"] * beats_px
+    return {**g, "buffer_rows": rows,  # line buffer: rows x w pixels x channels x bits
+            "buffer_pixels": rows * g["w"], "buffer_words": rows * g["w"] * beats_px,
+            "buffer_bits": rows * g["w"] * channels * bits,
+            "in_beats": in_beats, "out_beats": out_beats}
+
+
+def check_lanes(what: str, name: str, lanes: int, channels: int) -> None:
+    if lanes < 1 or channels % lanes:
+        valid = [d for d in range(1, channels + 1) if channels % d == 0]
+        raise ConfigError(f"{what} {name}: {lanes} lanes must divide its {channels} channels; "
+                          f"valid: {valid}")
+
+
+def derive(p: Params, ins, outs) -> dict:
+    """Stream and line-buffer figures.  Cycles per frame: max(input beats, output beats)
+    when neither side stalls (plus a few cycles of pipeline at frame boundaries)."""
+    (x,), (y,) = ins, outs
+    c = int(x.shape[-1])
+    check_lanes("swg", y.name, p.simd, c)
+    spatial = tuple(x.shape[:-1])
+    out = p.out_spatial(spatial)
+    if min(out, default=0) < 1:
+        raise InternalError(f"swg {y.name}: no window fits {spatial} (kernel {p.kernel})")
+    g = plane(p.kernel, p.strides, p.pads, p.dilations, spatial, out)
+    fig = window_figures(g, c, p.simd, x.quant.bits)
+    return {"in_lanes": [p.simd], "out_lanes": [p.simd], "channels": c, "simd": p.simd,
+            "bits": x.quant.bits, "in_spatial": list(spatial), "out_spatial": list(out),
+            "kernel": list(p.kernel), "window": math.prod(p.kernel), **fig,
+            "cycles": max(fig["in_beats"], fig["out_beats"])}
+
+
+def context(p: Params, ins, outs) -> dict:
+    d = derive(p, ins, outs)
+    padded = pads_any(d)
+    pad = stream_code(p.pad_value, ins[0].quant, f"swg {outs[0].name}") if padded else 0
+    return {**d, "strides": list(p.strides), "pads": list(p.pads),
+            "dilations": list(p.dilations), "pad_value": p.pad_value, "pad_bits": pad}
