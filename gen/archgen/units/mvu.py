@@ -100,6 +100,13 @@ def weight_words(w: np.ndarray, spec: QuantSpec, pe: int, simd: int) -> list:
     return [int(v) for v in words]
 
 
+def rom_storage(depth: int, bits: int) -> str:
+    """The HLS storage (BIND_STORAGE impl) of a weight ROM of ``depth`` words of ``bits``:
+    "bram" once it is deeper than the 64 words a LUT holds and fills an 18 Kb block, else
+    "lutram" (a shallow or small ROM costs fewer LUTs than the block RAM it would waste)."""
+    return "bram" if depth > 64 and depth * bits >= 18 * 1024 else "lutram"
+
+
 def derive(p: Params, ins, outs) -> dict:
     x, y = ins[0], outs[0]
     n, k = p.weight.shape
@@ -125,4 +132,5 @@ def context(p: Params, ins, outs) -> dict:
     d = derive(p, ins, outs)
     words = weight_words(p.weight, p.weight_spec, p.pe, p.simd)
     return {**d, "has_bias": bool(p.in_zero_point), "bias": p.bias.tolist(),
-            "mems": {"weights": (d["weight_word_bits"], words)}}
+            "mems": {"weights": (d["weight_word_bits"], words)},
+            "weights_impl": rom_storage(d["weight_words"], d["weight_word_bits"])}

@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import InternalError
 from ..ir.ops import Op, const, weight_bounds
 from ..ir.types import QuantSpec
-from .mvu import acc_width
+from .mvu import acc_width, rom_storage
 
 CELLS = ("vvu.v", "axis_skid.v")
 PIPELINE = 4  # registers of hw/rtl/vvu.v from an input beat to its output beat
@@ -110,4 +110,5 @@ def context(p: Params, ins, outs) -> dict:
     d = derive(p, ins, outs)
     words = weight_words(p.weight, p.weight_spec, p.pe)
     return {**d, "has_bias": bool(p.in_zero_point), "bias": p.bias.tolist(),
-            "mems": {"weights": (d["weight_word_bits"], words)}}
+            "mems": {"weights": (d["weight_word_bits"], words)},
+            "weights_impl": rom_storage(d["weight_words"], d["weight_word_bits"])}
