@@ -3,6 +3,9 @@
 The integer weights align the two scales (solved in passes/absorb_scales.py so that the
 following thresholds/requantizer reproduce the model's float add exactly on every pair
 of codes); the output is an accumulator that a thresholds or requant unit consumes.
+
+Hardware (hw/rtl/add.v): two streams of PE lanes joined beat by beat, the constant
+weights as shift-and-add (canonical signed digits), one beat per cycle.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import numpy as np
 from ..errors import InternalError
 from ..ir.ops import Op
 from ..ir.types import QuantSpec
+from .thresholds import element_flags, element_width, signed_width, stream_geometry
 
 
 @dataclass(frozen=True, eq=False)
@@ -23,13 +27,15 @@ class Params(Op):
     za: int
     zb: int
     spec: QuantSpec  # accumulator
+    pe: int = 1  # lanes per beat on both inputs and the output (set by folding)
 
     @classmethod
     def kind(cls):
         return "add"
 
     def summary(self):
-        return f"add[{self.wa}*a + {self.wb}*b -> {self.spec}]"
+        pe = f" pe{self.pe}" if self.pe > 1 else ""
+        return f"add[{self.wa}*a + {self.wb}*b -> {self.spec}{pe}]"
 
     def infer(self, ins):
         a, b = ins
@@ -42,10 +48,55 @@ def golden(p: Params, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return [p.wa * (a - p.za) + p.wb * (b - p.zb)]
 
 
-def derive(p: Params, a_spec: QuantSpec, b_spec: QuantSpec) -> dict:
-    return {"a_bits": a_spec.bits, "b_bits": b_spec.bits, "out_bits": p.spec.bits,
-            "wa": p.wa, "wb": p.wb, "za": p.za, "zb": p.zb}
+CELLS = ("add.v",)
+STAGES = 3  # registered inputs, weighted terms, sum
 
 
-def context(p: Params, a_spec: QuantSpec, b_spec: QuantSpec) -> dict:
-    return derive(p, a_spec, b_spec)
+def csd(w: int) -> tuple[int, int]:
+    """Canonical signed digits of ``w`` as masks (pos, neg): w == pos - neg, no two
+    adjacent nonzero digits (the fewest adders for a constant multiply)."""
+    pos = neg = 0
+    k = 0
+    w = int(w)
+    while w:
+        if w & 1:
+            d = 2 - (w & 3)  # +1 when w = 1 mod 4, -1 when w = 3 mod 4
+            if d > 0:
+                pos |= 1 << k
+            else:
+                neg |= 1 << k
+            w -= d
+        w >>= 1
+        k += 1
+    return pos, neg
+
+
+def derive(p: Params, ins, outs) -> dict:
+    """Lanes (both inputs alike), beats per frame and the one compute width that holds
+    both inputs, both weighted terms, the constant and the sum."""
+    a, b = ins
+    y = outs[0]
+    if a.shape != b.shape:
+        raise InternalError(f"add: inputs {a.name} {a.shape} and {b.name} {b.shape} differ")
+    c, beats = stream_geometry("add", a, p.pe)
+    qa, qb = a.quant, b.quant
+    k = -(p.wa * p.za + p.wb * p.zb)
+    ta = sorted((p.wa * qa.lo, p.wa * qa.hi))
+    tb = sorted((p.wb * qb.lo, p.wb * qb.hi))
+    acc_bits = max(element_width(qa), element_width(qb), signed_width(*ta), signed_width(*tb),
+                   signed_width(k, k), signed_width(ta[0] + tb[0] + k, ta[1] + tb[1] + k),
+                   signed_width(-abs(p.wa), abs(p.wa)) + 1, signed_width(-abs(p.wb), abs(p.wb)) + 1,
+                   signed_width(y.quant.lo, y.quant.hi), y.quant.bits)
+    return {"in_lanes": [p.pe, p.pe], "out_lanes": [p.pe], "channels": c,
+            "frame_beats": beats, "cycles_per_frame": beats, "stages": STAGES,
+            "acc_bits": acc_bits, "out_bits": y.quant.bits, "k": k}
+
+
+def context(p: Params, ins, outs) -> dict:
+    d = derive(p, ins, outs)
+    a, b = ins
+    y = outs[0]
+    return {**d, "pe": p.pe, "a": element_flags(a.quant), "b": element_flags(b.quant),
+            "a_width": p.pe * a.quant.bits, "b_width": p.pe * b.quant.bits,
+            "out_width": p.pe * y.quant.bits, "wa": p.wa, "wb": p.wb,
+            "wa_digits": csd(p.wa), "wb_digits": csd(p.wb)}

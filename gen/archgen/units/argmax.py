@@ -1,4 +1,8 @@
-"""Label select: index of the largest code along the last axis (first one on ties)."""
+"""Label select: index of the largest code along the last axis (first one on ties).
+
+Hardware (hw/rtl/argmax.v): PE elements per input beat (a tournament over the lanes,
+then a running best over the vector's beats), one index per output beat.
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,13 @@ import numpy as np
 from ..errors import InternalError
 from ..ir.ops import Op
 from ..ir.types import QuantSpec
+from .thresholds import element_flags, element_width, stream_geometry
 
 
 @dataclass(frozen=True, eq=False)
 class Params(Op):
     keepdims: bool = True
+    pe: int = 1  # lanes per input beat (set by folding); divides the last dimension
 
     @classmethod
     def kind(cls):
@@ -32,9 +38,24 @@ def golden(p: Params, x: np.ndarray) -> list:
     return [np.argmax(x, axis=-1, keepdims=p.keepdims).astype(np.int64)]
 
 
-def derive(p: Params, n: int, in_bits: int) -> dict:
-    return {"n": n, "in_bits": in_bits, "out_bits": max(1, (n - 1).bit_length())}
+CELLS = ("argmax.v",)
+STAGES = 3  # registered input, best lane of the beat, running best / output
 
 
-def context(p: Params, n: int, in_bits: int) -> dict:
-    return derive(p, n, in_bits)
+def derive(p: Params, ins, outs) -> dict:
+    """Lanes, beats per frame and vector, vectors per frame, compare and index widths."""
+    x, y = ins[0], outs[0]
+    n = x.shape[-1] if x.shape else 1
+    _, beats = stream_geometry("argmax", x, p.pe, n)
+    if y.quant.signed or y.quant.bipolar or y.quant.bits > 32 or (n - 1) >> y.quant.bits:
+        raise InternalError(f"argmax: output {y.name} ({y.quant}) cannot hold the indexes "
+                            f"0..{n - 1} as an unsigned integer of at most 32 bits")
+    return {"in_lanes": [p.pe], "out_lanes": [1], "n": n, "vectors": x.size // n,
+            "frame_beats": beats, "vector_beats": n // p.pe, "cycles_per_frame": beats,
+            "stages": STAGES, "x_bits": element_width(x.quant), "out_bits": y.quant.bits}
+
+
+def context(p: Params, ins, outs) -> dict:
+    x = ins[0]
+    return {**derive(p, ins, outs), "pe": p.pe, "in": element_flags(x.quant),
+            "in_width": p.pe * x.quant.bits}

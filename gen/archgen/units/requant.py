@@ -6,6 +6,11 @@ the dropped bits decide, ties go to the even result; what ONNX and Brevitas use)
 Replaces a float affine chain and its quantizer when the output is wide (many
 thresholds); M, B and shift are solved in passes/absorb_scales.py so the result equals
 the chain's own evaluation on every reachable input (checked at every breakpoint).
+
+Hardware (hw/rtl/requant.v): PE lanes per beat, one multiplier (a DSP slice) per lane,
+then bias, shift-round and clamp, one beat per cycle.  Half-even rounding is the bias
+plus 2**(shift-1) (a shift that rounds half up) and, on a tie, the result's last bit
+cleared.  Per-channel constants need the channel axis last (channels-last streams).
 """
 
 from __future__ import annotations
@@ -16,7 +21,9 @@ import numpy as np
 
 from ..errors import InternalError
 from ..ir.ops import Op, const
-from ..ir.types import QuantSpec, bits_for_range
+from ..ir.types import QuantSpec
+from .thresholds import (channel_rows, element_flags, element_width, signed_width,
+                         stream_geometry)
 
 
 @dataclass(frozen=True, eq=False)
@@ -27,6 +34,7 @@ class Params(Op):
     spec: QuantSpec  # output codes; clamp bounds are spec.lo, spec.hi
     axis: int
     rounding: str = "floor"
+    pe: int = 1  # lanes per beat (set by folding); divides the channel count
 
     ROUNDINGS = ("floor", "half_even")
 
@@ -42,7 +50,8 @@ class Params(Op):
 
     def summary(self):
         rnd = "" if self.rounding == "floor" else " " + self.rounding
-        return f"requant[x{self.mult.size} >>{self.shift}{rnd} -> {self.spec}]"
+        pe = f" pe{self.pe}" if self.pe > 1 else ""
+        return f"requant[x{self.mult.size} >>{self.shift}{rnd} -> {self.spec}{pe}]"
 
     def infer(self, ins):
         shape = ins[0].shape
@@ -69,16 +78,60 @@ def golden(p: Params, x: np.ndarray) -> np.ndarray:
     return [np.moveaxis(y, -1, p.axis + 1)]
 
 
-def derive(p: Params, in_spec: QuantSpec) -> dict:
-    """Width of the product and sum the hardware computes before the shift."""
-    lo, hi = in_spec.lo, in_spec.hi
-    ends = [int(m) * v + int(b) for m, b in zip(p.mult, p.bias) for v in (lo, hi)]
-    prod_bits, _ = bits_for_range(min(ends + [0]), max(ends + [0]))
-    mbits, _ = bits_for_range(int(min(p.mult.min(), 0)), int(max(p.mult.max(), 0)))
-    return {"in_bits": in_spec.bits, "mult_bits": mbits, "acc_bits": prod_bits,
-            "shift": p.shift, "out_bits": p.spec.bits, "channels": p.mult.size}
+CELLS = ("requant.v",)
+STAGES = 4  # registered input/multiplier, product/bias, sum, output
 
 
-def context(p: Params, in_spec: QuantSpec) -> dict:
-    return {**derive(p, in_spec), "mult": p.mult.tolist(), "bias": p.bias.tolist(),
-            "lo": p.spec.lo, "hi": p.spec.hi, "rounding": p.rounding}
+def _consts(p: Params, x) -> tuple[np.ndarray, np.ndarray]:
+    """(mult, bias) rows as the hardware stores them: one row when shared, else C."""
+    n = max(p.mult.size, p.bias.size)
+    if p.mult.size not in (1, n) or p.bias.size not in (1, n):
+        raise InternalError(f"requant: {p.mult.size} multipliers and {p.bias.size} biases "
+                            f"on {x.name} {x.shape}")
+    rows = np.stack([np.broadcast_to(p.mult.reshape(-1), (n,)),
+                     np.broadcast_to(p.bias.reshape(-1), (n,))], axis=1)
+    rows = channel_rows("requant", rows, p.axis, x)
+    return rows[:, 0], rows[:, 1]
+
+
+def derive(p: Params, ins, outs) -> dict:
+    """Lanes, beats per frame and the datapath widths: x, multiplier, product (what the
+    DSP computes), accumulator (product + bias, holding the shifted range and the clamp
+    bounds), and which clamp bounds are ever hit."""
+    x, y = ins[0], outs[0]
+    if y.quant.bipolar:
+        raise InternalError(f"requant: bipolar output {y.name} is not supported "
+                            "(use a thresholds unit)")
+    c, beats = stream_geometry("requant", x, p.pe)
+    m, b = _consts(p, x)
+    q = x.quant
+    rounding = p.rounding == "half_even" and p.shift > 0
+    b_hw = b + ((1 << (p.shift - 1)) if rounding else 0)
+    x_bits = element_width(q)
+    m_bits = signed_width(min(m.min(), 0), max(m.max(), 0))
+    prods = np.stack([m * q.lo, m * q.hi])
+    sums = prods + b_hw
+    lo, hi = p.spec.lo, p.spec.hi
+    res = shift_round(prods + b, p.shift, p.rounding)  # monotone in x: extremes at the ends
+    acc_bits = max(x_bits + m_bits, signed_width(sums.min(), sums.max()),
+                   signed_width(b_hw.min(), b_hw.max()),
+                   p.shift + max(signed_width(lo, hi), y.quant.bits))
+    shared = len(m) == 1
+    return {"in_lanes": [p.pe], "out_lanes": [p.pe], "channels": c, "shared": shared,
+            "groups": 1 if shared else c // p.pe, "frame_beats": beats,
+            "cycles_per_frame": beats, "stages": STAGES, "in_bits": q.bits,
+            "x_bits": x_bits, "mult_bits": m_bits, "prod_bits": x_bits + m_bits,
+            "acc_bits": acc_bits, "shift": p.shift, "rounding": int(rounding),
+            "out_bits": y.quant.bits, "clamp_lo": bool(res.min() < lo),
+            "clamp_hi": bool(res.max() > hi), "multipliers": p.pe}
+
+
+def context(p: Params, ins, outs) -> dict:
+    d = derive(p, ins, outs)
+    x, y = ins[0], outs[0]
+    m, b = _consts(p, x)
+    b_hw = b + ((1 << (p.shift - 1)) if d["rounding"] else 0)  # the shift rounds half up
+    return {**d, "pe": p.pe, "in": element_flags(x.quant),
+            "in_width": p.pe * x.quant.bits, "out_width": p.pe * y.quant.bits,
+            "mult": m.tolist(), "bias": b_hw.tolist(),
+            "q_bits": d["acc_bits"] - p.shift, "lo": p.spec.lo, "hi": p.spec.hi}

@@ -2,8 +2,13 @@
 
 The integer thresholds replace a float chain (bias, batch norm, scale, activation)
 and its quantizer; they are derived from that chain's own evaluation (passes/
-absorb_scales.py), so the unit computes exactly what the model did.  Hardware: one
-comparator per threshold and channel, folded by PE (channels in parallel).
+absorb_scales.py), so the unit computes exactly what the model did.
+
+Hardware (hw/rtl/thresholds.v): PE lanes per beat, one comparator per threshold per
+lane, thresholds as constants or a ROM word per group of PE channels; one beat per
+cycle.  Per-channel thresholds need the channel axis last (channels-last streams);
+shared ones work on any axis.  A bipolar output (one bit, bit = (code+1)/2) is computed
+from one threshold per channel, derived here from rows that only yield -1/+1.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ class Params(Op):
     base: int  # output code when no threshold is reached
     spec: QuantSpec  # output codes
     axis: int  # channel axis of the per-sample tensor
+    pe: int = 1  # lanes per beat (set by folding); divides the channel count
 
     def __post_init__(self):
         object.__setattr__(self, "thresholds", const(self.thresholds, np.int64))
@@ -35,7 +41,8 @@ class Params(Op):
 
     def summary(self):
         c, t = self.thresholds.shape
-        return f"thresholds[{c}x{t} -> {self.spec}]"
+        pe = f" pe{self.pe}" if self.pe > 1 else ""
+        return f"thresholds[{c}x{t} -> {self.spec}{pe}]"
 
     def infer(self, ins):
         shape = ins[0].shape
@@ -52,17 +59,132 @@ def golden(p: Params, x: np.ndarray) -> np.ndarray:
     return [np.moveaxis(count + p.base, -1, p.axis + 1)]
 
 
-def derive(p: Params, in_spec: QuantSpec) -> dict:
-    """Widths the hardware needs: comparator input width, threshold count, output bits."""
-    lo, hi = in_spec.lo, in_spec.hi
-    neg = bool(p.negate.any())
-    t_lo = int(min(p.thresholds.min(initial=0), -hi if neg else lo))
-    t_hi = int(max(p.thresholds.max(initial=0), -lo if neg else hi))
-    bits, signed = bits_for_range(t_lo, t_hi)
-    return {"in_bits": bits, "signed": signed, "steps": p.thresholds.shape[1],
-            "channels": p.thresholds.shape[0], "out_bits": p.spec.bits}
+# -- stream helpers shared by the elementwise units (thresholds, requant, add, argmax) ----
+
+def signed_width(lo: int, hi: int) -> int:
+    """Bits of the two's complement type holding every integer of [lo, hi] (at least 2)."""
+    return max(2, bits_for_range(min(int(lo), -1), max(int(hi), 0))[0])
 
 
-def context(p: Params, in_spec: QuantSpec) -> dict:
-    return {**derive(p, in_spec), "base": p.base,
-            "thresholds": p.thresholds.tolist(), "negate": p.negate.astype(int).tolist()}
+def element_width(q: QuantSpec) -> int:
+    """Signed width a cell extends an input element of type ``q`` to: it holds the code
+    range and is at least the element's own width (+1 when unsigned), so cells only
+    ever sign-, zero- or bipolar-extend."""
+    if q.bipolar:
+        return 2
+    return max(signed_width(q.lo, q.hi), q.bits + (0 if q.signed else 1))
+
+
+def element_flags(q: QuantSpec) -> dict:
+    """How a cell reads elements of type ``q``: bits, signedness, bipolar (as 0/1)."""
+    return {"bits": q.bits, "signed": int(q.signed), "bipolar": int(q.bipolar)}
+
+
+def stream_geometry(kind: str, t, pe: int, per: int | None = None) -> tuple[int, int]:
+    """(channels, beats per frame) of tensor ``t`` streamed in ``pe`` lanes; ``pe`` must
+    divide the last dimension (``per`` when given)."""
+    c = t.shape[-1] if t.shape else 1
+    per = c if per is None else per
+    if not isinstance(pe, (int, np.integer)) or pe < 1 or per % pe:
+        raise InternalError(f"{kind}: pe={pe} does not divide the {per} elements of the last "
+                            f"axis of {t.name} {t.shape}")
+    return c, t.size // int(pe)
+
+
+def pack(values, bits: int) -> int:
+    """One integer of ``values`` as ``bits``-bit two's complement fields, element 0 lowest."""
+    mask = (1 << bits) - 1
+    word = 0
+    for i, v in enumerate(values):
+        word |= (int(v) & mask) << (i * bits)
+    return word
+
+
+def channel_rows(kind: str, rows: np.ndarray, axis: int, t) -> np.ndarray:
+    """Per-channel constant rows (first dimension: 1 or C) as the hardware stores them:
+    one row when every row is equal (shared), else C rows along the last axis."""
+    if rows.shape[0] == 1 or bool((rows == rows[:1]).all()):
+        return rows[:1]
+    if axis % len(t.shape) != len(t.shape) - 1:
+        raise InternalError(f"{kind}: per-channel constants on axis {axis} of {t.name} "
+                            f"{t.shape}; the hardware needs the channel axis last "
+                            "(channels-last) or constants shared by all channels")
+    if rows.shape[0] != t.shape[-1]:
+        raise InternalError(f"{kind}: {rows.shape[0]} channel rows for {t.name} {t.shape}")
+    return rows
+
+
+# -- hardware ----------------------------------------------------------------------------
+
+CELLS = ("thresholds.v",)
+STAGES = 3  # registered input, registered compares, registered output code
+
+
+def _table(p: Params, x, y) -> tuple[np.ndarray, np.ndarray, list]:
+    """(thresholds (R, T) int64, negate (R,) bool, output code of each count 0..T) as the
+    hardware compares them; R == 1 when every channel has the same row.
+
+    Thresholds are clipped to [min x', max x' + 1] of their channel (same counts on every
+    reachable input, narrower compares); a bipolar output gets its one-threshold form."""
+    q = x.quant
+    T, neg = p.thresholds, p.negate.reshape(-1)
+    n = max(T.shape[0], neg.size)
+    if T.shape[0] not in (1, n) or neg.size not in (1, n):
+        raise InternalError(f"thresholds: {T.shape[0]} threshold rows and {neg.size} negate "
+                            f"flags on {x.name} {x.shape}")
+    rows = np.concatenate([np.broadcast_to(T, (n, T.shape[1])),
+                           np.broadcast_to(neg, (n,))[:, None].astype(np.int64)], axis=1)
+    rows = channel_rows("thresholds", rows, p.axis, x)
+    T, neg = rows[:, :-1], rows[:, -1].astype(bool)
+    if np.any(np.diff(T, axis=1) < 0):
+        raise InternalError(f"thresholds on {x.name}: rows are not ascending")
+    xlo = np.where(neg, -q.hi, q.lo)
+    xhi = np.where(neg, -q.lo, q.hi)
+    T = np.clip(T, xlo[:, None], xhi[:, None] + 1)
+    if y.quant.bipolar:
+        one = np.empty(len(T), np.int64)
+        for r, row in enumerate(T):
+            points = np.unique(np.concatenate([[xlo[r]], row[row <= xhi[r]]]))
+            codes = p.base + (row[None, :] <= points[:, None]).sum(axis=1)
+            bad = sorted(set(codes.tolist()) - {-1, 1})
+            if bad:
+                raise InternalError(f"thresholds on {x.name}: row {r} gives codes {bad} for the "
+                                    "bipolar output (only -1/+1 allowed)")
+            plus = points[codes == 1]
+            one[r] = plus[0] if plus.size else xhi[r] + 1
+        return one[:, None], neg, [0, 1]
+    if T.shape[1] == 0:  # constant output: one always-true compare
+        return xlo[:, None], neg, [p.base, p.base]
+    return T, neg, [p.base + m for m in range(T.shape[1] + 1)]
+
+
+def derive(p: Params, ins, outs) -> dict:
+    """Lanes, beats per frame, compare width, threshold count and output bits."""
+    x, y = ins[0], outs[0]
+    c, beats = stream_geometry("thresholds", x, p.pe)
+    T, neg, _ = _table(p, x, y)
+    q = x.quant
+    xlo, xhi = np.where(neg, -q.hi, q.lo), np.where(neg, -q.lo, q.hi)
+    cmp_bits = max(element_width(q), signed_width(min(T.min(), xlo.min()),
+                                                  max(T.max(), xhi.max())))
+    shared = T.shape[0] == 1
+    groups = 1 if shared else c // p.pe
+    word_bits = (1 if shared else p.pe) * T.shape[1] * cmp_bits
+    return {"in_lanes": [p.pe], "out_lanes": [p.pe], "channels": c, "shared": shared,
+            "groups": groups, "frame_beats": beats, "cycles_per_frame": beats,
+            "stages": STAGES, "cmp_bits": cmp_bits, "steps": T.shape[1],
+            "comparators": p.pe * T.shape[1], "out_bits": y.quant.bits,
+            "word_bits": word_bits, "threshold_bits": groups * word_bits}
+
+
+def context(p: Params, ins, outs) -> dict:
+    d = derive(p, ins, outs)
+    x, y = ins[0], outs[0]
+    T, neg, codes = _table(p, x, y)
+    rows = 1 if d["shared"] else p.pe
+    words = [pack(T[g * rows:(g + 1) * rows].reshape(-1), d["cmp_bits"])
+             for g in range(d["groups"])]
+    return {**d, "pe": p.pe, "in": element_flags(x.quant),
+            "in_width": p.pe * x.quant.bits, "out_width": p.pe * y.quant.bits,
+            "words": words, "negate": neg.astype(int).tolist(), "codes": codes,
+            "mems": {"thresholds": (d["word_bits"], words)}}
