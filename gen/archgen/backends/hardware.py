@@ -16,7 +16,7 @@ from ..errors import UnsupportedOpError
 from ..ir import Graph, ops
 from ..ir.graph import Node, Tensor, sanitize
 from ..passes.lower import WIRE_OPS, partition
-from ..units import swg, unit_of
+from ..units import mvu, swg, unit_of
 
 FIFO_SLACK = 8  # beats of extra depth on every branch FIFO (pipeline registers in flight)
 
@@ -193,6 +193,12 @@ def _streams(graph: Graph, layers, alias, in_t: str, out_t: str) -> tuple:
     if in_t not in sources:
         sources[in_t] = (None, sinks[in_t][0][2])
     depth = _fifo_depths(graph, by_name, sources, sinks)
+    for t, ks in sinks.items():
+        src = by_name.get(sources[t][0]) if t in sources else None
+        for a, k, _ in ks:
+            need = _vector_fifo(by_name.get(a), src)
+            if need:
+                depth[(t, a, k)] = max(depth.get((t, a, k), 0), need)
     out = []
     for t, (src, lanes) in sources.items():
         ks = tuple(Sink(a, k, ln, depth.get((t, a, k), 0)) for a, k, ln in sinks.get(t, []))
@@ -231,6 +237,20 @@ def _fifo_depths(graph, layers, sources, sinks) -> dict:
             need = int(math.ceil((longest - cap) * beats))
             out[(t, name, k)] = need + FIFO_SLACK if need > 0 else 2
     return out
+
+
+def _vector_fifo(layer, source) -> int:
+    """A matrix-vector unit reads each input vector during its first row group, then
+    computes the other row groups from its buffer.  Fed by a layer that emits its results
+    spread over its own compute time, it would wait for the whole vector in the first row
+    group and stall its producer in the others, halving the throughput of both: one
+    vector of FIFO in front of it lets the producer run ahead.  (A window generator emits
+    whole windows at once and needs none.)"""
+    if layer is None or source is None or not isinstance(layer.node.op, mvu.Params):
+        return 0
+    if isinstance(source.node.op, swg.Params) or layer.node.op.weight.shape[0] == layer.node.op.pe:
+        return 0  # one row group: the vector streams straight through
+    return layer.node.op.weight.shape[1] // layer.node.op.simd + 2
 
 
 def _capacity(ly: Layer) -> float:
