@@ -59,8 +59,8 @@ def test_add(tmp_path, simulator, name):
     d = add.derive(op, ins, outs)
     assert d["in_lanes"] == [op.pe, op.pe]
     res = run_unit(tmp_path, simulator, op, ins, outs, xs)
-    assert res["interval_cycles"] == d["cycles_per_frame"] == d["frame_beats"]
-    assert res["latency_cycles"] == d["frame_beats"] + add.STAGES
+    assert res["interval_cycles"] == d["cycles"] == d["frame_beats"]  # one beat per cycle
+    assert res["latency_cycles"] == d["cycles"] + d["pipeline_cycles"]
 
 
 def test_add_lint(tmp_path):

@@ -62,8 +62,8 @@ def test_argmax(tmp_path, simulator, name):
     d = argmax.derive(op, ins, outs)
     assert d["out_lanes"] == [1]
     res = run_unit(tmp_path, simulator, op, ins, outs, xs)
-    assert res["interval_cycles"] == d["cycles_per_frame"] == d["frame_beats"]
-    assert res["latency_cycles"] == d["frame_beats"] + argmax.STAGES
+    assert res["interval_cycles"] == d["cycles"] == d["frame_beats"]  # one beat per cycle
+    assert res["latency_cycles"] == d["cycles"] + d["pipeline_cycles"]
 
 
 def test_argmax_lint(tmp_path):

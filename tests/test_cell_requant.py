@@ -82,8 +82,8 @@ def test_requant(tmp_path, simulator, name):
     op, ins, outs, xs = CASES[name]()
     d = requant.derive(op, ins, outs)
     res = run_unit(tmp_path, simulator, op, ins, outs, xs)
-    assert res["interval_cycles"] == d["cycles_per_frame"] == d["frame_beats"]
-    assert res["latency_cycles"] == d["frame_beats"] + requant.STAGES
+    assert res["interval_cycles"] == d["cycles"] == d["frame_beats"]  # one beat per cycle
+    assert res["latency_cycles"] == d["cycles"] + d["pipeline_cycles"]
 
 
 def test_requant_lint(tmp_path):

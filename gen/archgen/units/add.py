@@ -49,6 +49,7 @@ def golden(p: Params, a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 CELLS = ("add.v",)
+# pipeline registers; first input beat to last output beat = cycles + STAGES
 STAGES = 3  # registered inputs, weighted terms, sum
 
 
@@ -88,7 +89,7 @@ def derive(p: Params, ins, outs) -> dict:
                    signed_width(-abs(p.wa), abs(p.wa)) + 1, signed_width(-abs(p.wb), abs(p.wb)) + 1,
                    signed_width(y.quant.lo, y.quant.hi), y.quant.bits)
     return {"in_lanes": [p.pe, p.pe], "out_lanes": [p.pe], "channels": c,
-            "frame_beats": beats, "cycles_per_frame": beats, "stages": STAGES,
+            "frame_beats": beats, "cycles": beats, "pipeline_cycles": STAGES,
             "acc_bits": acc_bits, "out_bits": y.quant.bits, "k": k}
 
 

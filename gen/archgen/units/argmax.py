@@ -39,6 +39,7 @@ def golden(p: Params, x: np.ndarray) -> list:
 
 
 CELLS = ("argmax.v",)
+# pipeline registers; first input beat to last output beat = cycles + STAGES
 STAGES = 3  # registered input, best lane of the beat, running best / output
 
 
@@ -51,8 +52,8 @@ def derive(p: Params, ins, outs) -> dict:
         raise InternalError(f"argmax: output {y.name} ({y.quant}) cannot hold the indexes "
                             f"0..{n - 1} as an unsigned integer of at most 32 bits")
     return {"in_lanes": [p.pe], "out_lanes": [1], "n": n, "vectors": x.size // n,
-            "frame_beats": beats, "vector_beats": n // p.pe, "cycles_per_frame": beats,
-            "stages": STAGES, "x_bits": element_width(x.quant), "out_bits": y.quant.bits}
+            "frame_beats": beats, "vector_beats": n // p.pe, "cycles": beats,
+            "pipeline_cycles": STAGES, "x_bits": element_width(x.quant), "out_bits": y.quant.bits}
 
 
 def context(p: Params, ins, outs) -> dict:

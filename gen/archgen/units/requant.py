@@ -79,6 +79,7 @@ def golden(p: Params, x: np.ndarray) -> np.ndarray:
 
 
 CELLS = ("requant.v",)
+# pipeline registers; first input beat to last output beat = cycles + STAGES
 STAGES = 4  # registered input/multiplier, product/bias, sum, output
 
 
@@ -119,7 +120,7 @@ def derive(p: Params, ins, outs) -> dict:
     shared = len(m) == 1
     return {"in_lanes": [p.pe], "out_lanes": [p.pe], "channels": c, "shared": shared,
             "groups": 1 if shared else c // p.pe, "frame_beats": beats,
-            "cycles_per_frame": beats, "stages": STAGES, "in_bits": q.bits,
+            "cycles": beats, "pipeline_cycles": STAGES, "in_bits": q.bits,
             "x_bits": x_bits, "mult_bits": m_bits, "prod_bits": x_bits + m_bits,
             "acc_bits": acc_bits, "shift": p.shift, "rounding": int(rounding),
             "out_bits": y.quant.bits, "clamp_lo": bool(res.min() < lo),

@@ -117,6 +117,7 @@ def channel_rows(kind: str, rows: np.ndarray, axis: int, t) -> np.ndarray:
 # -- hardware ----------------------------------------------------------------------------
 
 CELLS = ("thresholds.v",)
+# pipeline registers; first input beat to last output beat = cycles + STAGES
 STAGES = 3  # registered input, registered compares, registered output code
 
 
@@ -171,8 +172,8 @@ def derive(p: Params, ins, outs) -> dict:
     groups = 1 if shared else c // p.pe
     word_bits = (1 if shared else p.pe) * T.shape[1] * cmp_bits
     return {"in_lanes": [p.pe], "out_lanes": [p.pe], "channels": c, "shared": shared,
-            "groups": groups, "frame_beats": beats, "cycles_per_frame": beats,
-            "stages": STAGES, "cmp_bits": cmp_bits, "steps": T.shape[1],
+            "groups": groups, "frame_beats": beats, "cycles": beats,
+            "pipeline_cycles": STAGES, "cmp_bits": cmp_bits, "steps": T.shape[1],
             "comparators": p.pe * T.shape[1], "out_bits": y.quant.bits,
             "word_bits": word_bits, "threshold_bits": groups * word_bits}
 
