@@ -64,6 +64,7 @@ def check(tmp_path, simulator, case, frames=3, seed=0, pad_value=None):
     # global: the input beats; windows: the busier side of the swg, one beat per cycle
     assert res["interval_cycles"] == d["cycles"]
     assert d["cycles"] == max(d["in_beats"], d["window_beats"])
+    assert res["latency_cycles"] == d["latency_cycles"]
     return res, d
 
 

@@ -64,6 +64,7 @@ def check(tmp_path, simulator, case, frames=3, seed=0):
     d = swg.derive(op, [x], [y])
     # one beat per cycle on the busier side, no bubble between frames
     assert res["interval_cycles"] == d["cycles"] == max(d["in_beats"], d["out_beats"])
+    assert res["latency_cycles"] == d["latency_cycles"]
     return res, d
 
 

@@ -21,6 +21,7 @@ from ..ir.types import bits_for_range
 from . import swg
 
 CELLS = ("swg.v", "pool.v", "gpool.v", "axis_skid.v")
+PIPELINE = 1  # pool.v: the last tap's result goes out through a skid register
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,7 +99,8 @@ def derive(p: Params, ins, outs) -> dict:
     Beats per frame: in_beats = H*W*C/pe in, window_beats = OH*OW*K*C/pe from the swg
     into the reduce cell, out_beats = OH*OW*C/pe out.  Cycles per frame (one beat per
     cycle): in_beats for global pooling (its C/pe output beats leave during the last
-    pixel), else max(in_beats, window_beats)."""
+    pixel), else max(in_beats, window_beats).  latency_cycles: first input beat to last
+    output beat of a frame, neither side stalling."""
     (x,), (y,) = ins, outs
     c = int(x.shape[-1])
     swg.check_lanes("pool", y.name, p.pe, c)
@@ -112,17 +114,21 @@ def derive(p: Params, ins, outs) -> dict:
     glob = is_global(p, spatial)
     pixels, in_pixels = math.prod(out), math.prod(spatial)
     if glob:
+        beats = in_pixels * c // p.pe
         fig = {**g, "buffer_rows": 0, "buffer_pixels": 0, "buffer_words": 0, "buffer_bits": 0,
-               "in_beats": in_pixels * c // p.pe, "window_beats": in_pixels * c // p.pe}
+               "in_beats": beats, "window_beats": beats, "latency_cycles": beats + PIPELINE}
     else:
         fig = swg.window_figures(g, c, p.pe, x.quant.bits)
         fig["window_beats"] = fig.pop("out_beats")
+        fig["latency_cycles"] += PIPELINE
+    cycles = max(fig["in_beats"], fig["window_beats"])
     return {"in_lanes": [p.pe], "out_lanes": [p.pe], "reduce": p.reduce, "channels": c,
             "pe": p.pe, "kernel": list(p.kernel), "in_spatial": list(spatial),
             "out_spatial": list(out), "global": glob, "taps": math.prod(p.kernel),
             "pixels": pixels, "in_pixels": in_pixels, "in_bits": x.quant.bits,
-            "out_bits": y.quant.bits, **fig, "out_beats": pixels * c // p.pe,
-            "cycles": max(fig["in_beats"], fig["window_beats"])}
+            "out_bits": y.quant.bits, **fig, "out_beats": pixels * c // p.pe, "cycles": cycles,
+            # first input beat to last output beat of a frame: cycles + pipeline_cycles
+            "pipeline_cycles": max(0, fig["latency_cycles"] - cycles)}
 
 
 def context(p: Params, ins, outs) -> dict:

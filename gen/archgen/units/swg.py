@@ -23,6 +23,7 @@ from ..ir.ops import Op, spatial_out
 from ..ir.types import QuantSpec, int_range
 
 CELLS = ("swg.v",)
+PIPELINE = 2  # swg.v: memory read register, output register
 
 
 @dataclass(frozen=True, eq=False)
@@ -190,7 +191,10 @@ def stream_code(code: int, spec: QuantSpec, what: str) -> int:
 
 
 def window_figures(g: dict, channels: int, lanes: int, bits: int) -> dict:
-    """Line-buffer and cycle figures of an swg on plane ``g`` (``lanes`` per beat)."""
+    """Line-buffer and cycle figures of an swg on plane ``g`` (``lanes`` per beat).
+
+    latency_cycles: first input beat to the last window beat of a frame leaving the cell,
+    with neither side stalling (frame_ends of the first frame + PIPELINE)."""
     beats_px = channels // lanes
     rows = buffer_rows(g, beats_px)
     in_beats = g["h"] * g["w"] * beats_px
@@ -198,7 +202,8 @@ def window_figures(g: dict, channels: int, lanes: int, bits: int) -> dict:
     return {**g, "buffer_rows": rows,  # line buffer: rows x w pixels x channels x bits
             "buffer_pixels": rows * g["w"], "buffer_words": rows * g["w"] * beats_px,
             "buffer_bits": rows * g["w"] * channels * bits,
-            "in_beats": in_beats, "out_beats": out_beats}
+            "in_beats": in_beats, "out_beats": out_beats,
+            "latency_cycles": frame_ends(g, rows, beats_px, 1)[0] + PIPELINE}
 
 
 def check_lanes(what: str, name: str, lanes: int, channels: int) -> None:
@@ -209,8 +214,8 @@ def check_lanes(what: str, name: str, lanes: int, channels: int) -> None:
 
 
 def derive(p: Params, ins, outs) -> dict:
-    """Stream and line-buffer figures.  Cycles per frame: max(input beats, output beats)
-    when neither side stalls (plus a few cycles of pipeline at frame boundaries)."""
+    """Stream and line-buffer figures.  Cycles per frame (the interval between frames
+    when neither side stalls): max(input beats, output beats)."""
     (x,), (y,) = ins, outs
     c = int(x.shape[-1])
     check_lanes("swg", y.name, p.simd, c)
@@ -220,10 +225,13 @@ def derive(p: Params, ins, outs) -> dict:
         raise InternalError(f"swg {y.name}: no window fits {spatial} (kernel {p.kernel})")
     g = plane(p.kernel, p.strides, p.pads, p.dilations, spatial, out)
     fig = window_figures(g, c, p.simd, x.quant.bits)
+    cycles = max(fig["in_beats"], fig["out_beats"])
     return {"in_lanes": [p.simd], "out_lanes": [p.simd], "channels": c, "simd": p.simd,
             "bits": x.quant.bits, "in_spatial": list(spatial), "out_spatial": list(out),
-            "kernel": list(p.kernel), "window": math.prod(p.kernel), **fig,
-            "cycles": max(fig["in_beats"], fig["out_beats"])}
+            "kernel": list(p.kernel), "window": math.prod(p.kernel), **fig, "cycles": cycles,
+            # first input beat to last output beat of a frame: cycles + pipeline_cycles
+            # (or less: a frame whose last rows no window reads ends before its input)
+            "pipeline_cycles": max(0, fig["latency_cycles"] - cycles)}
 
 
 def context(p: Params, ins, outs) -> dict:
