@@ -226,9 +226,11 @@ def _fifo_depths(graph, layers, sources, sinks) -> dict:
             cap, cur = 0.0, name
             while cur is not None:
                 ly = layers[cur]
+                if len(ly.node.inputs) > 1:
+                    break  # the join: what it holds is shared by every branch
                 cap += _capacity(ly)
                 nxt = [k for o in ly.node.outputs for k in sinks.get(o, [])]
-                if len(nxt) != 1 or nxt[0][0] is None or len(layers[nxt[0][0]].node.inputs) > 1:
+                if len(nxt) != 1 or nxt[0][0] is None:
                     break
                 cur = nxt[0][0]
             caps.append(cap)
