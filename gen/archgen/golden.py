@@ -47,10 +47,11 @@ def _partial_bound(x_spec: QuantSpec, w: np.ndarray) -> int:
 def windows(x: np.ndarray, kernel, strides, pads, dilations, pad_value, ceil_mode=False):
     """Sliding windows of a channels-first batch (B, C, *S) -> (B, C, *O, *K)."""
     nd = len(kernel)
-    extra = []
+    extra, outs = [], []
     for i in range(nd):
         out = ops.spatial_out(x.shape[2 + i], kernel[i], strides[i], pads[i], pads[nd + i],
                               dilations[i], ceil_mode)
+        outs.append(out)
         need = (out - 1) * strides[i] + dilations[i] * (kernel[i] - 1) + 1
         extra.append(max(0, need - (x.shape[2 + i] + pads[i] + pads[nd + i])))
     width = [(0, 0), (0, 0)] + [(pads[i], pads[nd + i] + extra[i]) for i in range(nd)]
@@ -58,7 +59,8 @@ def windows(x: np.ndarray, kernel, strides, pads, dilations, pad_value, ceil_mod
         x = np.pad(x, width, constant_values=pad_value)
     eff = tuple(dilations[i] * (kernel[i] - 1) + 1 for i in range(nd))
     win = sliding_window_view(x, eff, axis=tuple(range(2, 2 + nd)))
-    sl = (slice(None), slice(None)) + tuple(slice(None, None, s) for s in strides) \
+    # exactly ``out`` windows per axis (end padding may leave room for one more start)
+    sl = (slice(None), slice(None)) + tuple(slice(0, (o - 1) * s + 1, s) for o, s in zip(outs, strides)) \
         + tuple(slice(None, None, d) for d in dilations)
     return win[sl]
 

@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import golden
 from ..errors import UnsupportedOpError
-from ..ir import Graph, ops
+from ..ir import Graph
 from ..ir.graph import Node, Tensor, sanitize
 from ..passes.lower import WIRE_OPS, partition
 from ..units import mvu, swg, unit_of
@@ -256,19 +256,14 @@ def _vector_fifo(layer, source) -> int:
 
 
 def _capacity(ly: Layer) -> float:
-    """Beats a layer can hold before it must emit, as a fraction of its input frame."""
+    """What a layer can hold before it must emit, as a fraction of its input frame: a
+    window generator (or windowed pool) its line buffer plus the row being written, a
+    global pool the whole frame, any other layer a vector and a few pipeline registers."""
     x = ly.ins[0]
-    frame = max(1, x.size)
-    if isinstance(ly.node.op, swg.Params):
-        rows = ly.hw.get("buffer_rows")
-        if rows is None:  # a safe bound: the window's rows plus one more
-            nd = len(ly.node.op.kernel)
-            rows = (ly.node.op.kernel[0] - 1) * ly.node.op.dilations[0] + 2 if nd == 2 else 1
-        row = int(np.prod(x.shape[1:], dtype=np.int64)) if len(x.shape) == 3 else frame
-        return min(1.0, (rows * row + row) / frame)
-    if isinstance(ly.node.op, ops.Op) and hasattr(ly.node.op, "kernel"):  # pooling windows
-        nd = len(ly.node.op.kernel)
-        rows = (ly.node.op.kernel[0] - 1) * ly.node.op.dilations[0] + 2 if nd == 2 else 1
-        row = int(np.prod(x.shape[1:], dtype=np.int64)) if len(x.shape) == 3 else frame
-        return min(1.0, (rows * row + row) / frame)
-    return min(1.0, (x.shape[-1] + 16) / frame)
+    pixels = max(1, int(np.prod(x.shape[:-1], dtype=np.int64)))
+    if ly.hw.get("global"):
+        return 1.0
+    if "buffer_pixels" in ly.hw:
+        row = int(np.prod(x.shape[1:-1], dtype=np.int64)) if len(x.shape) == 3 else 1
+        return min(1.0, (ly.hw["buffer_pixels"] + row + 1) / pixels)
+    return min(1.0, (x.shape[-1] + 16) / max(1, x.size))
