@@ -11,6 +11,7 @@ import hashlib
 import os
 import shutil
 import subprocess
+from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import ToolNotFoundError
@@ -66,7 +67,7 @@ def build(sources, include_dirs=(), flags=CXXFLAGS, name: str = "csim") -> tuple
     cxx = compiler()
     incs = [ap_types_dir()] + [Path(d) for d in include_dirs]
     h = hashlib.sha256()
-    h.update(" ".join([cxx, *flags]).encode())
+    h.update(" ".join([cxx, *flags, "-isystem"]).encode())
     for d in incs[1:]:
         for f in sorted(Path(d).glob("*.h")):
             h.update(f.name.encode() + b"\0" + f.read_bytes())
@@ -82,7 +83,9 @@ def build(sources, include_dirs=(), flags=CXXFLAGS, name: str = "csim") -> tuple
         if exe.is_file():
             return exe, (out / "warnings.txt").read_text()
         out.mkdir(parents=True, exist_ok=True)
-        cmd = [cxx, *flags, *[f"-I{d}" for d in incs], *map(str, sources), "-o", str(exe) + ".tmp"]
+        # the ap_types headers as system headers: their own -Wextra warnings are not ours
+        cmd = [cxx, *flags, "-isystem", str(incs[0]), *[f"-I{d}" for d in incs[1:]],
+               *map(str, sources), "-o", str(exe) + ".tmp"]
         res = subprocess.run(cmd, capture_output=True, text=True)
         if res.returncode != 0:
             raise ToolNotFoundError(f"{cxx}: compiling {', '.join(Path(s).name for s in sources)} "
@@ -90,3 +93,138 @@ def build(sources, include_dirs=(), flags=CXXFLAGS, name: str = "csim") -> tuple
         (out / "warnings.txt").write_text(res.stderr)
         os.replace(str(exe) + ".tmp", exe)
     return exe, res.stderr
+
+
+# -- C simulation of a generated project ----------------------------------------------------
+
+CSIM_TIMEOUT = 3600  # seconds for one testbench run (C simulation of a large CNN is slow)
+
+
+@dataclass(frozen=True)
+class CsimResult:
+    outputs: list  # float model outputs computed from the C simulation's output codes
+    report: dict  # what csim.json holds
+
+
+def project_sources(project_dir: Path) -> tuple[list, list]:
+    """(the .cpp files, the include folders) of a project's hls/ folder: the arguments of
+    ``build`` for its testbench."""
+    from .errors import ConfigError
+
+    hls = Path(project_dir) / "hls"
+    tops = sorted((hls / "firmware").glob("*.cpp"))
+    tb = hls / "tb" / "tb.cpp"
+    if len(tops) != 1 or not tb.is_file():
+        raise ConfigError(f"{hls}: expected tb/tb.cpp and one firmware/*.cpp (found "
+                          f"{len(tops)}); regenerate the project with --backend hls or all")
+    return [tb, tops[0]], [hls / "firmware"]
+
+
+def estimate_cycles(hw, frames: int) -> dict:
+    """Latency, interval and total cycles from the plan's per-layer cycle figures (C
+    simulation has no clock).  Interval: the slowest layer (or port) per frame, as in a
+    dataflow pipeline; latency: the cycles of the layers on the longest path from the
+    input to the output, each plus its pipeline registers (an upper bound: consecutive
+    layers overlap)."""
+
+    def cycles(ly) -> int:
+        c = ly.hw.get("cycles") or ly.hw.get("cycles_per_frame")
+        if not c:  # one beat per cycle
+            c = max(t.size // n for t, n in zip(ly.ins, ly.hw["in_lanes"]))
+        return int(c)
+
+    interval = max([cycles(ly) for ly in hw.layers] + [hw.input.beats, hw.output.beats])
+    done = {}  # stream -> cycles from the first input beat to its last beat
+    for ly in hw.layers:  # in topological order
+        feeds = [s.tensor for s in hw.streams for k in s.sinks if k.layer == ly.name]
+        start = max(done.get(t, 0) for t in feeds)
+        done[ly.node.outputs[0]] = start + cycles(ly) + int(ly.hw.get("pipeline_cycles") or 0)
+    out = next(s.tensor for s in hw.streams if any(k.layer is None for k in s.sinks))
+    latency = done.get(out, interval)
+    return {"latency_cycles": latency, "interval_cycles": interval,
+            "cycles_total": latency + (frames - 1) * interval}
+
+
+def csim_project(project_dir, arrays, opened=None) -> CsimResult:
+    """C-simulate ``arrays`` (float model inputs) through the project's HLS C++ (g++ and
+    the ap_types headers); compare with the golden model; write reports/csim.json.
+
+    ``opened``: the (model, plan, manifest) of ``simulate.open_project`` when the caller
+    has it.  Raises VerificationError naming the first differing frame and element."""
+    import numpy as np
+
+    from .errors import VerificationError
+    from .project import json_text, write_atomic
+    from .simulate import from_beats, open_project, to_beats
+
+    compiler()
+    ap_types_dir()
+    project_dir = Path(project_dir)
+    model, hw, _ = opened or open_project(project_dir, "hls")
+    sources, includes = project_sources(project_dir)
+    codes = hw.input_codes(arrays)
+    expected = hw.output_codes(codes)
+    fin = [to_beats(c, hw.input.lanes, hw.input.bits, hw.input.bipolar) for c in codes]
+    fout = [to_beats(c, hw.output.lanes, hw.output.bits, hw.output.bipolar) for c in expected]
+    work = project_dir / "hls" / "build" / "archgen-csim"
+    work.mkdir(parents=True, exist_ok=True)
+    from .backends.hls import frames_text
+
+    (work / "inputs.txt").write_text(frames_text(fin))
+    (work / "expected.txt").write_text(frames_text(fout))
+    out_file = work / "outputs.txt"
+    out_file.unlink(missing_ok=True)
+    exe, _ = build(sources, includes, name="tb")
+    try:
+        res = subprocess.run([str(exe), "inputs.txt", "expected.txt", "outputs.txt"], cwd=work,
+                             capture_output=True, text=True, timeout=CSIM_TIMEOUT)
+    except subprocess.TimeoutExpired:
+        raise VerificationError(f"{project_dir}: C simulation did not finish in "
+                                f"{CSIM_TIMEOUT} s") from None
+    (work / "csim.log").write_text(res.stdout + res.stderr)
+    if res.returncode not in (0, 1) or not out_file.is_file():
+        raise VerificationError(f"{project_dir}: C simulation failed (exit {res.returncode}): "
+                                f"{(res.stderr or res.stdout).strip()[-500:]} "
+                                f"(log: {work / 'csim.log'})")
+    lines = out_file.read_text().splitlines()
+    n = len(codes)
+    shape = expected.shape[1:]
+    out_codes = np.zeros_like(expected)
+    mismatches, first = 0, None
+    for i in range(n):
+        got = [int(w, 16) for w in lines[i].split()] if i < len(lines) else []
+        if len(got) != hw.output.beats:
+            first = first or (i, None, len(got))
+            continue
+        c = from_beats(got, hw.output.lanes, hw.output.bits, hw.output.signed,
+                       hw.output.bipolar).reshape(shape)
+        out_codes[i] = c
+        bad = np.flatnonzero(c.reshape(-1) != expected[i].reshape(-1))
+        mismatches += int(bad.size)
+        if bad.size and first is None:
+            first = (i, int(bad[0]), None)
+    complete = not (first and first[1] is None)
+    report = {"frames": n, "mismatches": mismatches if complete else None,
+              **estimate_cycles(hw, n), "cycles_source": "estimate", "simulator": "csim",
+              "clock_mhz": model.config.clock_mhz}
+    report["frames_per_second"] = round(model.config.clock_mhz * 1e6 / report["interval_cycles"], 3)
+    reports = project_dir / "reports"
+    reports.mkdir(exist_ok=True)
+    write_atomic(reports / "csim.json", json_text(report))
+    if first is not None:
+        frame, elem, beats = first
+        if elem is None:
+            raise VerificationError(f"{project_dir}: C simulation: frame {frame} has {beats} "
+                                    f"output beats, expected {hw.output.beats} "
+                                    f"(log: {work / 'csim.log'})")
+        idx = np.unravel_index(elem, shape)
+        raise VerificationError(
+            f"{project_dir}: C simulation differs from the golden model: first at frame "
+            f"{frame}, element {elem} (index {tuple(int(v) for v in idx)}): C++ "
+            f"{int(out_codes[frame].reshape(-1)[elem])}, golden "
+            f"{int(expected[frame].reshape(-1)[elem])}; {mismatches} elements differ in all "
+            "(reports/csim.json)")
+    if res.returncode != 0:  # the testbench saw what the element comparison did not
+        raise VerificationError(f"{project_dir}: C simulation: {res.stdout.strip()[-500:]} "
+                                f"(log: {work / 'csim.log'})")
+    return CsimResult(hw.outputs(out_codes), report)
