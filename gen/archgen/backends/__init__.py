@@ -9,7 +9,7 @@ from __future__ import annotations
 from ..errors import ConfigError
 
 BACKENDS = ("verilog", "hls")  # every name the CLI accepts
-_AVAILABLE = {"verilog": "verilog"}  # name -> module in this package
+_AVAILABLE = {"verilog": "verilog", "hls": "hls"}  # name -> module in this package
 
 
 def available() -> tuple:
