@@ -56,6 +56,22 @@ class Model:
         outs = simulate_project(project_dir, list(inputs), simulator, waves).outputs
         return outs[0] if len(outs) == 1 else outs
 
+    def csim(self, *inputs, project_dir=None) -> np.ndarray | list:
+        """Float outputs computed by the generated HLS C++ in C simulation (bit-exact with
+        golden, or VerificationError).  Generates the HLS project into ``project_dir`` (a
+        temporary folder when None); reports go to its reports/csim.json."""
+        import tempfile
+
+        from .csim import csim_project
+        from .project import write_project
+
+        if project_dir is None:
+            with tempfile.TemporaryDirectory(prefix="archgen-csim-") as d:
+                return self.csim(*inputs, project_dir=d)
+        write_project(self, project_dir, backends=("hls",))
+        outs = csim_project(project_dir, list(inputs)).outputs
+        return outs[0] if len(outs) == 1 else outs
+
     def reference(self, *inputs) -> np.ndarray | list:
         """Outputs of the imported graph before any pass (for checking passes)."""
         from . import golden
