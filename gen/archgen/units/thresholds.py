@@ -187,5 +187,5 @@ def context(p: Params, ins, outs) -> dict:
              for g in range(d["groups"])]
     return {**d, "pe": p.pe, "in": element_flags(x.quant),
             "in_width": p.pe * x.quant.bits, "out_width": p.pe * y.quant.bits,
-            "words": words, "negate": neg.astype(int).tolist(), "codes": codes,
+            "words": words, "table": T.tolist(), "negate": neg.astype(int).tolist(), "codes": codes,
             "mems": {"thresholds": (d["word_bits"], words)}}
