@@ -115,7 +115,11 @@ def test_generate_is_deterministic(capsys, model, tmp_path):
     assert manifest["generator"] == "archgen"
     assert manifest["model"]["file"] == "tiny.onnx"
     assert len(manifest["model"]["sha256"]) == 64
-    assert set(manifest["files"]) == {"ir.json", "ir.txt", "source_ir.txt"}
+    assert {"ir.json", "ir.txt", "source_ir.txt", "model/tiny.onnx", "rtl/tiny_mlp.v",
+            "sim/vectors.json"} <= set(manifest["files"])
+    assert manifest["backends"] == ["verilog"]  # the default backend
+    for name in manifest["files"]:
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
     assert manifest["versions"]["archgen"] == archgen.__version__
 
 
@@ -168,12 +172,12 @@ def test_regenerate_refuses_foreign_file_with_our_name(capsys, model, tmp_path):
     assert (out / "ir.txt").read_text() == "user"
 
 
-@pytest.mark.parametrize("backend", ["verilog", "hls", "all"])
-def test_generate_backend_not_available_yet(capsys, model, tmp_path, backend):
-    code, _, err = run_cli(capsys, "generate", model, "-o", tmp_path / "o", "--backend", backend)
-    assert code == 2
-    assert_one_line_error(err, "not available yet")
-    assert not (tmp_path / "o").exists()
+def test_get_backend_names_the_valid_ones():
+    from archgen.backends import get_backend
+    from archgen.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=r"--backend: 'vhdl' is not one of verilog, hls, all"):
+        get_backend("vhdl")
 
 
 def test_generate_target_fps_needs_clock(capsys, model, tmp_path):
@@ -218,9 +222,7 @@ def test_verbose_logs_passes(capsys, model, x_file, tmp_path):
 
 
 # -- other commands, usage -------------------------------------------------------------------
-@pytest.mark.parametrize("argv", [["sim", "d", "-i", "x.npy", "-o", "y.npy"],
-                                  ["csim", "d", "-i", "x.npy", "-o", "y.npy"],
-                                  ["report", "d", "--synth"],
+@pytest.mark.parametrize("argv", [["report", "d", "--synth"],
                                   ["dse", "m.onnx", "-o", "d", "--trials", "3"]])
 def test_not_implemented_commands(capsys, argv):
     code, out, err = run_cli(capsys, *argv)
@@ -260,6 +262,12 @@ def test_demo(capsys, tmp_path, monkeypatch):
     assert code == 0, err
     assert "archgen demo:" in out.strip().splitlines()[-1]
     assert (tmp_path / "archgen-demo" / "manifest.json").is_file()
+    from archgen import simulate
+
+    if simulate.available("verilator") is None:  # the demo simulates the RTL too
+        assert "RTL == golden model on all 8 frames" in out
+        sim = json.loads((tmp_path / "archgen-demo" / "reports" / "sim.json").read_text())
+        assert sim["mismatches"] == 0 and sim["frames"] == 8
     assert run_cli(capsys, "demo")[0] == 0  # its own folder: regenerates
 
 

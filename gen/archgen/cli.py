@@ -247,7 +247,29 @@ def cmd_demo(args) -> int:
         print(y[:3])
     print(f"archgen demo: {path.name}: {len(model.graph.nodes)} nodes, {len(y)} samples run "
           f"bit-accurately; {len(files)} files written to {args.output}/")
+    _demo_sim(args.output, arrays)
     return 0
+
+
+DEMO_SIM_FRAMES = 8
+
+
+def _demo_sim(out_dir, arrays) -> None:
+    """The demo's RTL simulation (Verilator) of the first frames, when a simulator is here."""
+    from . import simulate
+
+    why = simulate.available("verilator")
+    if why:
+        print(f"archgen demo: RTL simulation skipped ({why})")
+        return
+    x = [a[:DEMO_SIM_FRAMES] for a in arrays]
+    print(f"archgen demo: building and simulating the RTL in Verilator ({len(x[0])} frames)...",
+          flush=True)
+    r = simulate.simulate_project(out_dir, x, "verilator").report
+    print(f"archgen demo: RTL == golden model on all {r['frames']} frames; latency "
+          f"{r['latency_cycles']} cycles, interval {r['interval_cycles']} cycles = "
+          f"{r.get('frames_per_second', 0):,.0f} frames/s at {r['clock_mhz']:g} MHz "
+          f"({Path(out_dir) / 'reports' / 'sim.json'})")
 
 
 # -- parser ---------------------------------------------------------------------------
