@@ -165,8 +165,15 @@ module vvu #(
 
     generate
         if (WEIGHT_FILE == "") begin : g_const
+            // the constant as a ROM initialized from the parameter (an indexed part-select
+            // of a wide constant is a multiplexer tree that synthesis tools handle poorly)
+            reg [WW-1:0] rom [0:DEPTH-1];
+            integer i;
+            initial begin
+                for (i = 0; i < DEPTH; i = i + 1) rom[i] = WEIGHTS[i*WW +: WW];
+            end
             always @(posedge aclk) begin
-                if (en) w1 <= WEIGHTS[addr*WW +: WW];
+                if (en) w1 <= rom[addr];
             end
         end else begin : g_rom
             reg [WW-1:0] rom [0:DEPTH-1];

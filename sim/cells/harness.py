@@ -141,8 +141,9 @@ async def run_streams(dut, spec: dict | None = None) -> dict:
             result["latency_cycles"] = int(round((ends[0] - t_first) / step)) + 1
             if len(ends) > 1:
                 result["interval_cycles"] = int(round((ends[-1] - ends[-2]) / step))
-        for p in result["received"]:
-            result["received"][p] = []
+        if result["mismatch"] is None:  # else keep what came out, for the report
+            for p in result["received"]:
+                result["received"][p] = []
     # phase 2: verification with random stalls on both sides
     if result["mismatch"] is None:
         t1 = get_sim_time("step")
