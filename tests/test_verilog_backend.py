@@ -81,7 +81,8 @@ def test_lint_clean(projects, name):
 
 
 @pytest.mark.synth
-@pytest.mark.parametrize("name", ["mlp_w2a2", "mlp_w1a1", "cnn_w4a4"])
+@pytest.mark.parametrize("name", [pytest.param(m, marks=() if m == "mlp_w1a1" else pytest.mark.slow)
+                                  for m in FIXTURES])
 def test_synthesizes_without_latches(projects, name):
     d = projects(name)
     top = json.loads((d / "hardware.json").read_text())["top"]
