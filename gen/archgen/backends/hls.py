@@ -25,8 +25,11 @@ from .render import render
 FOLDER = "hls"
 # C++ names the top function must not take: the testbench's main, the namespaces used
 CXX_TAKEN = frozenset({"main", "hls", "std", "archgen", "ap_int", "ap_uint"})
+AP_INT_DEFAULT_W = 1024  # ap_int's widest type unless AP_INT_MAX_W says otherwise
 STREAM_DEPTH = 2  # depth of a stream without a FIFO in the plan (Vitis HLS's default)
 _INCLUDE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
+_CONST = re.compile(r"\bstatic\s+const\s+int\s+(\w+)\s*=\s*(\d+)\s*;")
+_AP_WIDTH = re.compile(r"\bap_u?int<\s*(\w+)\s*>")
 
 
 def layer_files(name: str, op, ins, outs) -> dict:
@@ -162,6 +165,20 @@ def kernel_files(texts) -> dict:
     return out
 
 
+def ap_int_max_w(hw, headers) -> int:
+    """AP_INT_MAX_W the design needs: 0 when every ap_int fits ap_types' default 1024 bits,
+    else its widest word rounded up to 1024.  The words: the streams, the ports and the
+    ap_(u)int<N> of the layer ``headers`` (N a number or one of the header's static const
+    ints, e.g. a weight word of PE x SIMD weights)."""
+    widest = max([s.lanes * s.bits for s in hw.streams] + [hw.input.bus_width,
+                                                              hw.output.bus_width])
+    for text in headers:
+        consts = {k: int(v) for k, v in _CONST.findall(text)}
+        for w in _AP_WIDTH.findall(text):
+            widest = max(widest, int(w) if w.isdigit() else consts.get(w, 0))
+    return 0 if widest <= AP_INT_DEFAULT_W else -(-widest // 1024) * 1024
+
+
 def firmware_files(hw, model_name: str) -> dict:
     """{file name: text} of hls/firmware/."""
     func = top_name(hw)
@@ -170,7 +187,7 @@ def firmware_files(hw, model_name: str) -> dict:
         files.update(layer_files(ly.module, ly.node.op, list(ly.ins), list(ly.outs)))
     ctx = {**top_context(hw, func), "model": model_name, "input": hw.input.to_json(),
            "output": hw.output.to_json(), "input_width": hw.input.width,
-           "output_width": hw.output.width}
+           "output_width": hw.output.width, "ap_int_max_w": ap_int_max_w(hw, files.values())}
     files[f"{func}.h"] = render("hls/top.h.j2", **ctx)
     files[f"{func}.cpp"] = render("hls/top.cpp.j2", **ctx)
     files["axis_io.h"] = render("hls/axis_io.h.j2")
