@@ -415,8 +415,9 @@ def simulate_project(project_dir, arrays, simulator: str | None = None, waves: b
     simulator = simulator or "verilator"
     check_cocotb()
     tool_env(simulator)
-    project_dir = Path(project_dir)
     model, hw, _ = opened or open_project(project_dir, "verilog")
+    shown = Path(project_dir)  # as given, for messages
+    project_dir = shown.resolve()  # the simulator runs in a folder of its own
     codes = hw.input_codes(arrays)
     expected = hw.output_codes(codes)
     fin = [to_beats(c, hw.input.lanes, hw.input.bits, hw.input.bipolar) for c in codes]
@@ -463,16 +464,16 @@ def simulate_project(project_dir, arrays, simulator: str | None = None, waves: b
     write_atomic(reports / "sim.json", json_text(report))
     if res["mismatch"] is not None and first is None:
         m = res["mismatch"]
-        raise VerificationError(f"{project_dir}: RTL simulation ({simulator}) failed at frame "
+        raise VerificationError(f"{shown}: RTL simulation ({simulator}) failed at frame "
                                 f"{m.get('frame')}: {m.get('reason')} (log: {work / 'sim.log'})")
     if first is not None:
         frame, elem = first
         if elem is None:
-            raise VerificationError(f"{project_dir}: RTL simulation ({simulator}): frame {frame} "
+            raise VerificationError(f"{shown}: RTL simulation ({simulator}): frame {frame} "
                                     f"has the wrong number of output beats (log: {work / 'sim.log'})")
         idx = np.unravel_index(elem, shape)
         raise VerificationError(
-            f"{project_dir}: RTL simulation ({simulator}) differs from the golden model: first at "
+            f"{shown}: RTL simulation ({simulator}) differs from the golden model: first at "
             f"frame {frame}, element {elem} (index {tuple(int(v) for v in idx)}): RTL "
             f"{int(out_codes[frame].reshape(-1)[elem])}, golden {int(expected[frame].reshape(-1)[elem])}; "
             f"{mismatches} elements differ in all (reports/sim.json)")
