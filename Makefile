@@ -35,7 +35,7 @@ demo: setup
 	$(VENV)/bin/archgen demo
 
 test: setup
-	$(PY) -m pytest -n 2 -q -m "not slow"
+	$(PY) -m pytest -n 2 -q -m "not slow" --durations=25
 
 test-all: setup
 	$(PY) -m pytest -n 2 -q
