@@ -16,7 +16,7 @@ setup: $(STAMP) tools
 $(STAMP):
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
-	$(PIP) install -q -e '.[test]'
+	$(PIP) install -q -e '.[test,sim,hls]'
 	rm -f $(VENV)/.stamp-*
 	touch $@
 
