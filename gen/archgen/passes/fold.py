@@ -19,7 +19,7 @@ along a layer.  The pass changes only the pe/simd fields: golden outputs are unc
 from __future__ import annotations
 
 import math
-from dataclasses import fields, replace
+from dataclasses import replace
 
 import numpy as np
 
@@ -159,7 +159,7 @@ def fold(graph: Graph, config: Config) -> Graph:
             lanes = c
             for i in n.inputs:
                 lanes = math.gcd(lanes, out_lanes.get(i, 1), graph.tensors[i].shape[-1])
-            op = _with_pe(op, lanes)
+            op = replace(op, pe=lanes)
             if isinstance(op, argmax.Params):
                 lanes = 1
         else:  # wires (Reshape, Relabel) and host ops keep the stream as it is
@@ -172,11 +172,6 @@ def fold(graph: Graph, config: Config) -> Graph:
 
 def layers_cycles(ly: _Layer, chosen: dict) -> int:
     return ly.cycles(*chosen[ly.node.name])
-
-
-def _with_pe(op, pe: int):
-    names = {f.name for f in fields(op)}
-    return replace(op, pe=pe) if "pe" in names else op
 
 
 def _configured(config: Config, name: str) -> bool:
