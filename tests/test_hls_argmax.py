@@ -2,7 +2,9 @@
 (templates/hls/argmax.h.j2): bit-exact against the unit's golden() over the RTL cell's grid
 (tests/test_cell_argmax.py: lanes 1, a divisor, all, not a power of two; signed/unsigned/
 bipolar inputs; several vectors per frame; ties, where the first index wins, also against
-the tournament's padded leaves), four frames per configuration, silent under -Wall -Wextra."""
+the tournament's padded leaves; the k best for k 2, 3 and n, with fewer lanes than k, as
+many and more, k above the beats per vector), four frames per configuration, silent under
+-Wall -Wextra."""
 
 import pytest
 

@@ -1,7 +1,9 @@
-"""Label select: index of the largest code along the last axis (first one on ties).
+"""Label select: indices of the k largest codes along the last axis, largest first, the
+lower index first among equal codes (argmax when k == 1; the Indices of ONNX TopK).
 
-Hardware (hw/rtl/argmax.v): PE elements per input beat (a tournament over the lanes,
-then a running best over the vector's beats), one index per output beat.
+Hardware (hw/rtl/argmax.v): PE elements per input beat; the beat's best min(k, PE)
+lanes, sorted (a tournament when that is one lane), merge into a sorted list of the
+vector's k best so far; k output beats per vector, one index each, best first.
 """
 
 from __future__ import annotations
@@ -18,42 +20,73 @@ from .thresholds import element_flags, element_width, stream_geometry
 
 @dataclass(frozen=True, eq=False)
 class Params(Op):
-    keepdims: bool = True
+    keepdims: bool = True  # k == 1 only: False drops the last axis
+    k: int = 1  # indices per vector, 1..n
     pe: int = 1  # lanes per input beat (set by folding); divides the last dimension
 
     @classmethod
     def kind(cls):
         return "argmax"
 
+    def __post_init__(self):
+        if not isinstance(self.k, (int, np.integer)) or self.k < 1 or (
+                self.k > 1 and not self.keepdims):
+            raise InternalError(f"argmax k={self.k} keepdims={self.keepdims}: k must be an "
+                                "integer >= 1, and the last axis is kept when k > 1")
+
+    def summary(self):
+        return "argmax" if self.k == 1 else f"argmax[top {self.k}]"
+
     def infer(self, ins):
         x = ins[0]
         if x.quant is None or x.quant.per_channel:
             raise InternalError("argmax needs codes with one scale")
         n = x.shape[-1]
-        shape = x.shape[:-1] + ((1,) if self.keepdims else ())
+        if self.k > n:
+            raise InternalError(f"argmax: k={self.k} of the {n} elements of {x.name} {x.shape}")
+        shape = x.shape[:-1] + ((self.k,) if self.keepdims else ())
         return [(shape, QuantSpec.for_range(0, max(n - 1, 1)))]
 
 
+def top_indices(x: np.ndarray, axis: int, k: int, keepdims: bool = True) -> np.ndarray:
+    """Indices of the k largest elements of ``x`` along ``axis``, largest first, the lower
+    index first among equal ones (ONNX TopK largest=1 sorted=1, as onnxruntime computes
+    it); the axis keeps size k (dropped when k == 1 and not ``keepdims``)."""
+    if k == 1:
+        return np.argmax(x, axis=axis, keepdims=keepdims).astype(np.int64)
+    order = np.argsort(-np.moveaxis(x, axis, -1), axis=-1, kind="stable")[..., :k]
+    return np.moveaxis(order, -1, axis).astype(np.int64)
+
+
 def golden(p: Params, x: np.ndarray) -> list:
-    return [np.argmax(x, axis=-1, keepdims=p.keepdims).astype(np.int64)]
+    return [top_indices(x, -1, p.k, p.keepdims)]
 
 
 CELLS = ("argmax.v",)
-# pipeline registers; first input beat to last output beat = cycles + STAGES
-STAGES = 3  # registered input, best lane of the beat, running best / output
+# pipeline registers: registered input, the beat's best lanes, the running best list and
+# the output register; first input beat to last output beat = cycles + pipeline_cycles
+STAGES = 3
 
 
 def derive(p: Params, ins, outs) -> dict:
-    """Lanes, beats per frame and vector, vectors per frame, compare and index widths."""
+    """Lanes, beats per frame and vector, vectors per frame, compare and index widths.
+
+    A vector takes max(beats, k) cycles: its k output beats leave while the next vector
+    streams in, so the output side bounds the rate only when k exceeds the beats."""
     x, y = ins[0], outs[0]
     n = x.shape[-1] if x.shape else 1
     _, beats = stream_geometry("argmax", x, p.pe, n)
+    if p.k > n:
+        raise InternalError(f"argmax: k={p.k} of the {n} elements of {x.name} {x.shape}")
     if y.quant.signed or y.quant.bipolar or y.quant.bits > 32 or (n - 1) >> y.quant.bits:
         raise InternalError(f"argmax: output {y.name} ({y.quant}) cannot hold the indexes "
                             f"0..{n - 1} as an unsigned integer of at most 32 bits")
-    return {"in_lanes": [p.pe], "out_lanes": [1], "n": n, "vectors": x.size // n,
-            "frame_beats": beats, "vector_beats": n // p.pe, "cycles": beats,
-            "pipeline_cycles": STAGES, "x_bits": element_width(x.quant), "out_bits": y.quant.bits}
+    vectors, vbeats = x.size // n, n // p.pe
+    return {"in_lanes": [p.pe], "out_lanes": [1], "n": n, "k": p.k, "vectors": vectors,
+            "frame_beats": beats, "vector_beats": vbeats, "out_beats": vectors * p.k,
+            "cycles": vectors * max(vbeats, p.k),
+            "pipeline_cycles": STAGES - 1 + min(vbeats, p.k),
+            "x_bits": element_width(x.quant), "out_bits": y.quant.bits}
 
 
 def context(p: Params, ins, outs) -> dict:
