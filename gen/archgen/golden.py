@@ -228,7 +228,7 @@ def _argmax(op: ops.ArgMax, ins, specs):
     x, xs = ins[0], specs[0]
     if xs is None or xs.per_channel:
         x = real(x, xs)
-    return [np.argmax(x, axis=op.axis + 1, keepdims=op.keepdims).astype(np.int64)]
+    return [units.argmax.top_indices(x, op.axis + 1, op.k, op.keepdims)]
 
 
 def _relabel(op, ins, specs):

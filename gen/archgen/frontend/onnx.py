@@ -90,6 +90,7 @@ class Importer:
         self.node = None  # the ONNX node being imported
         self.node_name = ""
         self.readers: dict = {}  # ONNX tensor name -> ONNX nodes reading it
+        self.graph_outputs: frozenset = frozenset()  # ONNX names of the graph outputs
         self.absorbed: dict = {}  # id of an ONNX node folded into an earlier one -> value
         self.bn_folded = None  # the batch norm the current float layer absorbed
 
@@ -342,6 +343,7 @@ def load_onnx(path: str | Path, config: Config | None = None) -> Graph:
         if imp_.domain in ("", "ai.onnx"):
             opset = imp_.version
     imp = Importer(str(path), config, opset)
+    imp.graph_outputs = frozenset(vo.name for vo in model.graph.output)
     imp.values.update(_initializers(model, path))
     graph_inputs = []
     for vi in model.graph.input:

@@ -570,6 +570,33 @@ def imp_argmax(imp: Importer, node, attrs):
     imp.emit_out(ops.ArgMax(axis, bool(attrs.get("keepdims", 1))), [t.name])
 
 
+def imp_topk(imp: Importer, node, attrs):
+    """TopK as a label select: only its Indices may be used (the k largest along the axis,
+    largest first, the lower index first on ties, as onnxruntime computes them)."""
+    t = imp.dyn(0)
+    values = node.output[0]
+    readers = [r.name or r.op_type for r in imp.readers.get(values, [])] if values else []
+    if values and (values in imp.graph_outputs or readers):
+        where = "a graph output" if values in imp.graph_outputs else f"read by {', '.join(readers)}"
+        raise imp.unsupported(f"its Values output {values!r} is used ({where}); only the "
+                              "Indices of a TopK can be computed in hardware (a label "
+                              "select): use only the Indices output")
+    if len(node.output) < 2 or not node.output[1]:
+        raise imp.unsupported("no Indices output (only the Indices can be computed)")
+    if int(attrs.get("largest", 1)) != 1:
+        raise imp.unsupported("largest=0 (the k smallest) is not supported; supported: "
+                              "largest=1")
+    # sorted=0 allows any order of the k indices: the sorted order is one of them
+    axis = _sample_axis(imp, int(attrs.get("axis", -1)), t)
+    kv = np.asarray(attrs.get("k", 0) if imp.opset < 10 else imp.const(1, "K")).reshape(-1)
+    n = t.shape[axis]
+    if kv.size != 1 or kv[0] != int(kv[0]) or not 1 <= int(kv[0]) <= n:
+        raise imp.error(f"K={kv.tolist()} must be one integer in 1..{n} (the size of axis "
+                        f"{axis + 1})")
+    out = imp.emit(ops.ArgMax(axis, True, int(kv[0])), [t.name], [node.output[1]])[0]
+    imp.set_out(out, 1)
+
+
 def imp_cast(imp: Importer, node, attrs):
     from onnx import TensorProto
 
@@ -663,7 +690,7 @@ _STANDARD = {
     "Concat": imp_concat, "Flatten": imp_flatten, "Reshape": imp_reshape,
     "Squeeze": imp_squeeze, "Unsqueeze": imp_unsqueeze, "Transpose": imp_transpose,
     "Pad": imp_pad, "Identity": _identity, "Dropout": _identity, "Cast": imp_cast,
-    "Shape": imp_shape, "Softmax": imp_softmax, "ArgMax": imp_argmax,
+    "Shape": imp_shape, "Softmax": imp_softmax, "ArgMax": imp_argmax, "TopK": imp_topk,
     "ReduceMean": _reduce("sum"), "ReduceMax": _reduce("max"),
 }
 

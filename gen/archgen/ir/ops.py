@@ -444,19 +444,29 @@ class Softmax(Op):
 
 @dataclass(frozen=True, eq=False)
 class ArgMax(Op):
-    """Index of the largest element along ``axis`` (first one on ties)."""
+    """Indices of the ``k`` largest elements along ``axis``, largest first, the lower index
+    first among equal elements: ONNX ArgMax (k == 1) and the Indices of ONNX TopK
+    (largest=1, sorted=1).  The axis keeps size k; ``keepdims=False`` drops it (k == 1)."""
 
     axis: int
     keepdims: bool = True
+    k: int = 1
+
+    def __post_init__(self):
+        if self.k < 1 or (self.k > 1 and not self.keepdims):
+            raise InternalError(f"ArgMax k={self.k} keepdims={self.keepdims}: k must be >= 1, "
+                                "and the axis is kept when k > 1")
 
     def summary(self):
-        return f"ArgMax[{self.axis}]"
+        return f"ArgMax[{self.axis}]" if self.k == 1 else f"TopK[{self.axis}, k={self.k}]"
 
     def infer(self, ins):
         shape = list(ins[0].shape)
         n = shape[self.axis]
+        if self.k > n:
+            raise InternalError(f"TopK k={self.k} of the {n} elements along axis {self.axis}")
         if self.keepdims:
-            shape[self.axis] = 1
+            shape[self.axis] = self.k
         else:
             del shape[self.axis]
         return [(tuple(shape), QuantSpec.for_range(0, max(n - 1, 1)))]

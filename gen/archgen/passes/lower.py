@@ -9,8 +9,8 @@ The graph splits into three parts:
   affine of bnn_pynq-style models, softmax), done by the driver in float64.
 
 Dense -> mvu; Conv -> swg + mvu (vvu for depthwise); Pool -> pool; Concat -> concat;
-ArgMax of codes -> argmax.  An op that cannot live in hardware and is not at the
-boundary is an UnsupportedOpError naming the node.
+ArgMax (and the indices of a TopK) of codes -> argmax.  An op that cannot live in
+hardware and is not at the boundary is an UnsupportedOpError naming the node.
 """
 
 from __future__ import annotations
@@ -129,8 +129,9 @@ def _lower_concat(node, op: ops.Concat, g, config, fresh):
 def _lower_argmax(node, op: ops.ArgMax, g, config, fresh):
     x = g.tensors[node.inputs[0]]
     if op.axis != len(x.shape) - 1:
-        raise UnsupportedOpError(f"node {node.name}: argmax along axis {op.axis} (hardware: last)")
-    return [Node(node.name, argmax.Params(op.keepdims), node.inputs, node.outputs)], {}
+        raise UnsupportedOpError(f"node {node.name}: {op.summary()} along axis {op.axis} "
+                                 "(hardware: last)")
+    return [Node(node.name, argmax.Params(op.keepdims, op.k), node.inputs, node.outputs)], {}
 
 
 def _fold_pad(node, g: Graph, nodes_by_in):
