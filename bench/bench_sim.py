@@ -6,9 +6,8 @@ simulated cycles per second, and the sim.json figures.  Prints a table; asserts 
 
 Builds go to a private cache (ARCHGEN_CACHE in a temporary folder) so that build times
 are cold.  Two foldings per model: fully folded (PE = SIMD = 1, least area) and the
-folding archgen picks for 100,000 frames/s at 100 MHz (1,000 cycles per frame; a layer
-that cannot get there even fully parallel sets the interval, and the others are balanced
-to it).
+folding archgen picks for 10,000 frames/s at 100 MHz (the MLPs meet that fully folded,
+so their two rows are the same design).
 """
 
 from __future__ import annotations
@@ -47,7 +46,7 @@ def main() -> int:
     sims = ["verilator"] + (["icarus"] if args.icarus else [])
     rows = []
     for name in args.only or FIXTURES:
-        for fold, cfg in (("PE=SIMD=1", {}), ("100k fps", {"target_fps": 1e5, "clock_mhz": 100.0})):
+        for fold, cfg in (("PE=SIMD=1", {}), ("10k fps", {"target_fps": 1e4, "clock_mhz": 100.0})):
             path = ROOT / "tests" / "fixtures" / f"{name}.onnx"
             x = np.load(path.with_suffix(".npz"))["x"][:args.frames]
             t = time.perf_counter()
