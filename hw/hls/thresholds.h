@@ -20,23 +20,7 @@
 // ap_uint<OUT_BITS> code(int m) for m = 0..STEPS.
 #pragma once
 
-// The open-source ap_types headers trip -Wall -Wextra inside themselves (copy constructors,
-// reads of default-constructed values); their diagnostics are silenced at their source so
-// that the kernels' own code is still checked (when this is the first include of them).
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wextra"
-#pragma GCC diagnostic ignored "-Wdeprecated-copy"
-#pragma GCC diagnostic ignored "-Wint-in-bool-context"
-#pragma GCC diagnostic ignored "-Wtype-limits"
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-#endif
-#include "ap_int.h"
-#include "hls_stream.h"
-#if defined(__GNUC__) && !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
+#include "archgen_ap_types.h"
 
 #include <type_traits>
 
