@@ -222,8 +222,7 @@ def test_verbose_logs_passes(capsys, model, x_file, tmp_path):
 
 
 # -- other commands, usage -------------------------------------------------------------------
-@pytest.mark.parametrize("argv", [["report", "d", "--synth"],
-                                  ["dse", "m.onnx", "-o", "d", "--trials", "3"]])
+@pytest.mark.parametrize("argv", [["dse", "m.onnx", "-o", "d", "--trials", "3"]])
 def test_not_implemented_commands(capsys, argv):
     code, out, err = run_cli(capsys, *argv)
     assert code == 2

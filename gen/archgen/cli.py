@@ -208,6 +208,25 @@ def cmd_csim(args) -> int:
     return 0
 
 
+def cmd_report(args) -> int:
+    from .estimate.report import report_project
+
+    if args.jobs is not None and args.jobs < 1:
+        raise ConfigError(f"--jobs {args.jobs}: must be at least 1")
+    data = report_project(args.dir, synth=args.synth, part=args.part, workers=args.jobs)
+    est = data["estimate"]
+    tot = est["total"]
+    line = ", ".join(f"{k} {tot[k]:,}" for k in ("LUT", "FF", "DSP", "BRAM36", "BRAM18"))
+    print(f"estimate on {data['part']}: {line}; interval {est['interval_cycles']:,} cycles "
+          f"(bottleneck {est['bottleneck']}), latency {est['latency_cycles']:,} cycles")
+    if "synth" in data:
+        tot = data["synth"]["total"]
+        line = ", ".join(f"{k} {tot[k]:,}" for k in ("LUT", "FF", "DSP", "BRAM36", "BRAM18"))
+        print(f"yosys synth_xilinx: {line}")
+    print(f"wrote {Path(args.dir) / 'reports' / 'resources.json'} and report.html")
+    return 0
+
+
 def _not_implemented(args) -> int:
     print(f"archgen {args.command}: not implemented in this version", file=sys.stderr)
     return 2
@@ -336,8 +355,13 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("report", parents=[common], help="resource and latency report")
     p.add_argument("dir", metavar="DIR")
-    p.add_argument("--synth", action="store_true")
-    p.set_defaults(func=_not_implemented)
+    p.add_argument("--synth", action="store_true",
+                   help="also synthesize every layer with yosys synth_xilinx (cached)")
+    p.add_argument("--part", metavar="PART", default=None,
+                   help="device to report utilization against (default: the project's part)")
+    p.add_argument("--jobs", type=int, metavar="N", default=None,
+                   help="yosys processes at once (default: one per core)")
+    p.set_defaults(func=cmd_report)
 
     p = sub.add_parser("dse", parents=[common], help="design-space exploration")
     p.add_argument("model", metavar="MODEL")

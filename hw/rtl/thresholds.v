@@ -127,26 +127,23 @@ module thresholds #(
     end
 
     wire [WORD_BITS-1:0] word1;
+    reg  [WORD_BITS-1:0] rd;    // the registered ROM word of the group in stage 1
+    reg  [WORD_BITS-1:0] rom [0:GROUPS-1];
     generate
         if (ROM != 0) begin : g_rom
-            reg [WORD_BITS-1:0] rom [0:GROUPS-1];
-            reg [WORD_BITS-1:0] rd;
             initial $readmemh(THRESH_FILE, rom);
-            always @(posedge aclk) if (take) rd <= rom[grp];
-            assign word1 = rd;
         end else begin : g_const
-            reg [GW-1:0] grp1;
-            reg [WORD_BITS-1:0] word;
+            // the constant as a ROM initialized from the parameter: a registered read maps
+            // to LUT ROM or block RAM (a multiplexer over the wide constant costs half again
+            // as many LUTs and twice the synthesis time)
             integer h;
-            always @(posedge aclk) if (take) grp1 <= grp;
-            always @* begin
-                word = THRESHOLDS[WORD_BITS-1:0];
-                for (h = 1; h < GROUPS; h = h + 1)
-                    if (grp1 == h[GW-1:0]) word = THRESHOLDS[h*WORD_BITS +: WORD_BITS];
+            initial begin
+                for (h = 0; h < GROUPS; h = h + 1) rom[h] = THRESHOLDS[h*WORD_BITS +: WORD_BITS];
             end
-            assign word1 = word;
         end
     endgenerate
+    always @(posedge aclk) if (take) rd <= rom[grp];
+    assign word1 = rd;
 
     genvar l;
     generate

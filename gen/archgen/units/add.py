@@ -101,3 +101,11 @@ def context(p: Params, ins, outs) -> dict:
             "a_width": p.pe * a.quant.bits, "b_width": p.pe * b.quant.bits,
             "out_width": p.pe * y.quant.bits, "wa": p.wa, "wb": p.wb,
             "wa_digits": csd(p.wa), "wb_digits": csd(p.wb)}
+
+
+def resources(p: Params, d: dict, part):
+    """LUT, FF, DSP, BRAM and carry cells of this layer after yosys synth_xilinx (first cut,
+    to be calibrated)."""
+    from ..estimate.resources import Cost
+
+    return Cost()

@@ -76,3 +76,11 @@ def derive(p: Params, ins, outs) -> dict:
 def context(p: Params, ins, outs) -> dict:
     d = derive(p, ins, outs)
     return {**d, "lanes": p.pe, "ports": [f"s{i}_axis" for i in range(d["inputs"])]}
+
+
+def resources(p: Params, d: dict, part):
+    """LUT, FF, DSP, BRAM and carry cells of this layer after yosys synth_xilinx (first cut,
+    to be calibrated)."""
+    from ..estimate.resources import Cost
+
+    return Cost()

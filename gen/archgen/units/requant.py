@@ -136,3 +136,11 @@ def context(p: Params, ins, outs) -> dict:
             "in_width": p.pe * x.quant.bits, "out_width": p.pe * y.quant.bits,
             "mult": m.tolist(), "bias": b_hw.tolist(),
             "q_bits": d["acc_bits"] - p.shift, "lo": p.spec.lo, "hi": p.spec.hi}
+
+
+def resources(p: Params, d: dict, part):
+    """LUT, FF, DSP, BRAM and carry cells of this layer after yosys synth_xilinx (first cut,
+    to be calibrated)."""
+    from ..estimate.resources import Cost
+
+    return Cost()

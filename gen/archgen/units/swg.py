@@ -240,3 +240,11 @@ def context(p: Params, ins, outs) -> dict:
     pad = stream_code(p.pad_value, ins[0].quant, f"swg {outs[0].name}") if padded else 0
     return {**d, "strides": list(p.strides), "pads": list(p.pads),
             "dilations": list(p.dilations), "pad_value": p.pad_value, "pad_bits": pad}
+
+
+def resources(p: Params, d: dict, part):
+    """LUT, FF, DSP, BRAM and carry cells of this layer after yosys synth_xilinx (first cut,
+    to be calibrated)."""
+    from ..estimate.resources import Cost
+
+    return Cost()

@@ -189,3 +189,11 @@ def context(p: Params, ins, outs) -> dict:
             "in_width": p.pe * x.quant.bits, "out_width": p.pe * y.quant.bits,
             "words": words, "table": T.tolist(), "negate": neg.astype(int).tolist(), "codes": codes,
             "mems": {"thresholds": (d["word_bits"], words)}}
+
+
+def resources(p: Params, d: dict, part):
+    """LUT, FF, DSP, BRAM and carry cells of this layer after yosys synth_xilinx (first cut,
+    to be calibrated)."""
+    from ..estimate.resources import Cost
+
+    return Cost()

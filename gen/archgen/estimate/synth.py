@@ -1,0 +1,175 @@
+"""Synthesis with yosys ``synth_xilinx``: every layer module on its own, and the top level
+with the layers as black boxes (the stream plumbing between them: FIFOs, forks, width
+converters).  The total is the top plus every layer.
+
+Each run is cached by content (the yosys version, the script and every file it reads), so
+a design that changes one layer re-synthesizes only that layer.  Runs go in parallel, one
+yosys per core, with a progress bar on a terminal.
+
+Flags (chosen by measurement, see the README's calibration section): ``-flatten`` so a
+layer counts its cells once; ``-noiopad -noclkbuf`` because a layer is not a chip (no
+IBUF/OBUF/BUFG); everything else at yosys's defaults.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..errors import InternalError, ToolNotFoundError
+from .resources import KEYS
+
+FLAGS = ("-flatten", "-noiopad", "-noclkbuf")
+
+# LUTs taken by a LUT-RAM or shift-register primitive (the slices' LUTs used as memory)
+_LUTRAM = {"RAM32X1S": 1, "RAM64X1S": 1, "RAM128X1S": 2, "RAM256X1S": 4, "RAM32X1D": 2,
+           "RAM64X1D": 2, "RAM128X1D": 4, "RAM256X1D": 8, "RAM32M": 4, "RAM64M": 4,
+           "RAM32M16": 8, "RAM64M8": 8, "SRL16E": 1, "SRLC16E": 1, "SRLC32E": 1}
+_LATCH = re.compile(r"LD[CP]E?(_1)?|\$_?DLATCH.*|\$dlatch|\$adlatch")
+
+
+@dataclass(frozen=True)
+class Job:
+    """One yosys run: ``top`` from ``sources``, with ``blackboxes`` kept as cells."""
+
+    name: str  # the layer name, or "top"
+    top: str
+    sources: tuple  # Verilog files
+    data: tuple = ()  # files the sources read ($readmemh), found next to them
+    blackboxes: tuple = ()
+
+    def script(self, family: str, stat_file: str) -> str:
+        reads = "; ".join(f"read_verilog {Path(s).name}" for s in self.sources)
+        boxes = f"; blackbox {' '.join(self.blackboxes)}" if self.blackboxes else ""
+        return (f"{reads}{boxes}; synth_xilinx -family {family} -top {self.top} "
+                f"{' '.join(FLAGS)}; tee -q -o {stat_file} stat -json")
+
+    def key(self, family: str, version: str) -> str:
+        h = hashlib.sha256(json.dumps([version, self.top, self.script(family, "-"),
+                                       list(self.blackboxes)]).encode())
+        for f in (*self.sources, *self.data):
+            h.update(Path(f).name.encode() + b"\0" + Path(f).read_bytes() + b"\0")
+        return h.hexdigest()[:24]
+
+
+def yosys_version() -> str:
+    exe = shutil.which("yosys")
+    if exe is None:
+        raise ToolNotFoundError("yosys not found on PATH (Debian: apt-get install yosys; "
+                                "archgen's `make setup` installs it when run as root)")
+    out = subprocess.run([exe, "-V"], capture_output=True, text=True, timeout=60)
+    return out.stdout.strip() or "?"
+
+
+def counts(cells: dict) -> dict:
+    """resources.json keys from yosys's cell counts: LUT counts logic LUTs (and INV, a
+    LUT1 to the placer) plus the LUTs of LUT-RAM and shift registers; CARRY4 counts carry
+    chain in 4-bit units (an UltraScale+ CARRY8 is two)."""
+    out = dict.fromkeys(KEYS, 0)
+    for cell, n in cells.items():
+        if re.fullmatch(r"LUT[1-6]|INV", cell):
+            out["LUT"] += n
+        elif cell in _LUTRAM:
+            out["LUT"] += n * _LUTRAM[cell]
+        elif re.fullmatch(r"FD[RSCP]E(_1)?", cell):
+            out["FF"] += n
+        elif re.fullmatch(r"DSP48E?\d?|DSP48A\d", cell):
+            out["DSP"] += n
+        elif re.fullmatch(r"RAMB36E\d|FIFO36E\d", cell):
+            out["BRAM36"] += n
+        elif re.fullmatch(r"RAMB18E\d|FIFO18E\d", cell):
+            out["BRAM18"] += n
+        elif cell == "CARRY4":
+            out["CARRY4"] += n
+        elif cell == "CARRY8":
+            out["CARRY4"] += 2 * n
+    return out
+
+
+def latches(cells: dict) -> dict:
+    return {c: n for c, n in cells.items() if _LATCH.fullmatch(c)}
+
+
+def run_job(job: Job, family: str, version: str, cache: Path | None) -> dict:
+    """Yosys's cell counts of ``job`` (by primitive), from the cache when present."""
+    path = None
+    if cache is not None:
+        path = cache / f"{job.top}-{family}-{job.key(family, version)}.json"
+        if path.is_file():
+            return json.loads(path.read_text())
+    with tempfile.TemporaryDirectory(prefix="archgen-yosys-") as tmp:
+        for f in (*job.sources, *job.data):
+            shutil.copyfile(f, Path(tmp) / Path(f).name)
+        stat = Path(tmp) / "stat.json"
+        log = Path(tmp) / "yosys.log"
+        proc = subprocess.run(["yosys", "-q", "-l", str(log), "-p", job.script(family, stat.name)],
+                              cwd=tmp, capture_output=True, text=True)
+        if proc.returncode != 0 or not stat.is_file():
+            tail = (log.read_text() if log.is_file() else proc.stderr)[-1500:]
+            raise InternalError(f"yosys synth_xilinx of {job.top} failed "
+                                f"(exit {proc.returncode}):\n{tail}")
+        data = json.loads(stat.read_text())
+    mods = data.get("modules", {})
+    mod = mods.get("\\" + job.top) or mods.get(job.top)
+    if mod is None:
+        raise InternalError(f"yosys statistics of {job.top} have no module {job.top}")
+    cells = {k: int(v) for k, v in mod["num_cells_by_type"].items() if k not in job.blackboxes}
+    if path is not None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp_path = path.with_suffix(f".{os.getpid()}.tmp")
+        tmp_path.write_text(json.dumps(cells, sort_keys=True))
+        os.replace(tmp_path, path)
+    return cells
+
+
+def project_jobs(rtl: Path, hw) -> list:
+    """The jobs of a generated project's rtl/ folder: one per layer, then the top."""
+    from ..units import unit_of
+
+    mems = tuple(sorted(rtl.glob("*.mem")))
+    jobs = []
+    for ly in hw.layers:
+        cells = unit_of(ly.node.op).CELLS
+        srcs = (rtl / f"{ly.module}.v", *(rtl / c for c in cells))
+        missing = [str(s) for s in srcs if not s.is_file()]
+        if missing:
+            raise ToolNotFoundError(f"{rtl}: {', '.join(missing)} missing; regenerate the project")
+        data = tuple(m for m in mems if m.name.startswith(ly.module + "_"))
+        jobs.append(Job(ly.name, ly.module, srcs, data))
+    layer_mods = tuple(ly.module for ly in hw.layers)
+    srcs = [rtl / f"{hw.top}.v", *(rtl / f"{m}.v" for m in layer_mods)]
+    srcs += [p for p in sorted(rtl.glob("axis_*.v"))]
+    jobs.append(Job("top", hw.top, tuple(srcs), (), layer_mods))
+    return jobs
+
+
+def synthesize(jobs, family: str, workers: int | None = None, cache: Path | None = None,
+               progress: bool | None = None) -> dict:
+    """{job name: yosys cell counts}, running ``workers`` yosys processes at once."""
+    version = yosys_version()
+    workers = max(1, workers or os.cpu_count() or 1)
+    show = sys.stderr.isatty() if progress is None else progress
+    results = {}
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = {job.name: pool.submit(run_job, job, family, version, cache) for job in jobs}
+        if show:
+            from rich.progress import Progress
+
+            with Progress(transient=True) as bar:
+                task = bar.add_task(f"yosys synth_xilinx ({len(jobs)} modules)", total=len(jobs))
+                for name, fut in futures.items():
+                    results[name] = fut.result()
+                    bar.advance(task)
+        else:
+            for name, fut in futures.items():
+                results[name] = fut.result()
+    return results

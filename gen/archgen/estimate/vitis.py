@@ -1,0 +1,5 @@
+"""Vitis HLS's csynth.xml (placeholder)."""
+
+
+def read_csynth(path):
+    return {}
