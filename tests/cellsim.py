@@ -89,14 +89,19 @@ def lint(sources, top: str, cwd: Path | None = None) -> None:
     assert out.returncode == 0 and "%Warning" not in msgs and "%Error" not in msgs, msgs
 
 
-def synth(sources, top: str, cwd: Path | None = None) -> dict:
-    """``yosys synth_xilinx`` of ``top``: must finish with no latch; returns cell counts."""
-    import re
+def need_yosys() -> None:
     import shutil
-    import subprocess
 
     if shutil.which("yosys") is None:
         pytest.skip("yosys not found (Debian: apt-get install yosys)")
+
+
+def synth(sources, top: str, cwd: Path | None = None) -> dict:
+    """``yosys synth_xilinx`` of ``top``: must finish with no latch; returns cell counts."""
+    import re
+    import subprocess
+
+    need_yosys()
     reads = " ".join(f"read_verilog {s};" for s in sources)
     script = f"{reads} synth_xilinx -top {top} -flatten; stat"
     out = subprocess.run(["yosys", "-q", "-p", script, "-l", "/dev/stdout"], capture_output=True,

@@ -8,7 +8,7 @@ import subprocess
 
 import numpy as np
 import pytest
-from cellsim import lint, need, synth
+from cellsim import lint, need, need_yosys
 from conftest import MODELS, fixture_input, fixture_path
 
 import archgen
@@ -16,6 +16,8 @@ from archgen import simulate
 from archgen.backends.hardware import plan
 from archgen.cli import main
 from archgen.config import config_from_dict
+from archgen.estimate import get_part
+from archgen.estimate.report import synthesize_project
 from archgen.project import write_project
 
 # the fixtures of issue #2; the _nobias/_matmul variants are the same MLP
@@ -81,13 +83,20 @@ def test_lint_clean(projects, name):
 
 
 @pytest.mark.synth
-@pytest.mark.parametrize("name", [pytest.param(m, marks=() if m == "mlp_w1a1" else pytest.mark.slow)
-                                  for m in FIXTURES])
+@pytest.mark.parametrize("name", FIXTURES)
 def test_synthesizes_without_latches(projects, name):
+    """Every layer and the top's plumbing through yosys synth_xilinx, as `archgen report
+    --synth` runs them (one yosys per module, cached by content): no latch anywhere
+    (synthesize_project raises on one), and every module has flip-flops."""
+    need_yosys()
     d = projects(name)
-    top = json.loads((d / "hardware.json").read_text())["top"]
-    cells = synth(sorted((d / "rtl").glob("*.v")), top, cwd=d / "rtl")
-    assert cells.get("FDRE", 0) + cells.get("FDSE", 0) > 0
+    model, hw, _ = simulate.open_project(d, "verilog")
+    res = synthesize_project(d, hw, get_part(model.config.part), workers=1, progress=False,
+                             cache=simulate.cache_root() / "synth")
+    assert set(res["layers"]) == {ly.name for ly in hw.layers} | {"top"}
+    for layer, counts in res["layers"].items():
+        assert counts["FF"] > 0, layer
+    assert res["total"]["LUT"] == sum(c["LUT"] for c in res["layers"].values())
 
 
 def _sim(projects, name, simulator, fast=False, frames=FRAMES):

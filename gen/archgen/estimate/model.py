@@ -94,12 +94,13 @@ def latency(hw, layers) -> int:
         for t in ly.node.inputs:
             src = producer.get(alias.get(t, t))
             if src is None:
-                src_start, src_end, src_cycles = 0, hw.input.beats, hw.input.beats
+                src_start, src_end = 0, hw.input.beats
             else:
-                src_start, src_end, src_cycles = start[src.name], end[src.name], max(
-                    1, by_name[src.name].cycles)
+                src_start, src_end = start[src.name], end[src.name]
+            # the producer's output is spread over the time it runs (its own cycles, or
+            # longer when its input throttles it)
             frac = _first_output_fraction(ly)
-            s = max(s, src_start + int(frac * src_cycles))
+            s = max(s, src_start + int(frac * (src_end - src_start)))
             f = max(f, src_end)
         start[ly.name] = s + e.pipeline
         end[ly.name] = max(start[ly.name] + e.cycles, f + e.pipeline)
@@ -107,13 +108,17 @@ def latency(hw, layers) -> int:
 
 
 def _first_output_fraction(ly) -> float:
-    """The fraction of its input frame a layer takes in before its first output."""
+    """The fraction of its input frame a layer takes in before its first output: a window
+    (convolution or pool) its first window's rows, a global reduction the whole frame,
+    any other layer one vector."""
     import numpy as np
 
-    x = ly.ins[0]
+    x, d = ly.ins[0], ly.hw
     pixels = max(1, int(np.prod(x.shape[:-1], dtype=np.int64)))
-    if ly.hw.get("global"):
+    if d.get("global"):
         return 1.0
-    if "buffer_pixels" in ly.hw:
-        return min(1.0, ly.hw["buffer_pixels"] / pixels)
+    if "kh" in d and "w" in d:
+        rows = max(0, (d["kh"] - 1) * d["dh"] - d["pt"])
+        cols = max(1, (d["kw"] - 1) * d["dw"] + 1 - d["pl"])
+        return min(1.0, (rows * d["w"] + cols) / pixels)
     return min(1.0, 1.0 / pixels)
