@@ -105,14 +105,17 @@ def run_job(job: Job, family: str, version: str, cache: Path | None) -> dict:
     if cache is not None:
         path = cache / f"{job.top}-{family}-{job.key(family, version)}.json"
         if path.is_file():
-            return json.loads(path.read_text())
+            data = json.loads(path.read_text())
+            return data["cells"] if "cells" in data else data
     with tempfile.TemporaryDirectory(prefix="archgen-yosys-") as tmp:
         for f in (*job.sources, *job.data):
             shutil.copyfile(f, Path(tmp) / Path(f).name)
         stat = Path(tmp) / "stat.json"
         log = Path(tmp) / "yosys.log"
+        t0 = os.times()
         proc = subprocess.run(["yosys", "-q", "-l", str(log), "-p", job.script(family, stat.name)],
                               cwd=tmp, capture_output=True, text=True)
+        t1 = os.times()
         if proc.returncode != 0 or not stat.is_file():
             tail = (log.read_text() if log.is_file() else proc.stderr)[-1500:]
             raise InternalError(f"yosys synth_xilinx of {job.top} failed "
@@ -126,7 +129,9 @@ def run_job(job: Job, family: str, version: str, cache: Path | None) -> dict:
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp_path = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp_path.write_text(json.dumps(cells, sort_keys=True))
+        cpu = (t1.children_user + t1.children_system) - (t0.children_user + t0.children_system)
+        tmp_path.write_text(json.dumps({"cells": cells, "cpu_seconds": round(cpu, 2)},
+                                       sort_keys=True))
         os.replace(tmp_path, path)
     return cells
 
