@@ -21,6 +21,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,15 +113,15 @@ def run_job(job: Job, family: str, version: str, cache: Path | None) -> dict:
             shutil.copyfile(f, Path(tmp) / Path(f).name)
         stat = Path(tmp) / "stat.json"
         log = Path(tmp) / "yosys.log"
-        t0 = os.times()
         proc = subprocess.run(["yosys", "-q", "-l", str(log), "-p", job.script(family, stat.name)],
                               cwd=tmp, capture_output=True, text=True)
-        t1 = os.times()
         if proc.returncode != 0 or not stat.is_file():
             tail = (log.read_text() if log.is_file() else proc.stderr)[-1500:]
             raise InternalError(f"yosys synth_xilinx of {job.top} failed "
                                 f"(exit {proc.returncode}):\n{tail}")
         data = json.loads(stat.read_text())
+        m = re.search(r"CPU: user ([\d.]+)s system ([\d.]+)s", log.read_text())
+        cpu = float(m.group(1)) + float(m.group(2)) if m else None
     mods = data.get("modules", {})
     mod = mods.get("\\" + job.top) or mods.get(job.top)
     if mod is None:
@@ -128,9 +129,8 @@ def run_job(job: Job, family: str, version: str, cache: Path | None) -> dict:
     cells = {k: int(v) for k, v in mod["num_cells_by_type"].items() if k not in job.blackboxes}
     if path is not None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        tmp_path = path.with_suffix(f".{os.getpid()}.tmp")
-        cpu = (t1.children_user + t1.children_system) - (t0.children_user + t0.children_system)
-        tmp_path.write_text(json.dumps({"cells": cells, "cpu_seconds": round(cpu, 2)},
+        tmp_path = path.with_suffix(f".{os.getpid()}-{threading.get_ident()}.tmp")
+        tmp_path.write_text(json.dumps({"cells": cells, "cpu_seconds": cpu},
                                        sort_keys=True))
         os.replace(tmp_path, path)
     return cells
