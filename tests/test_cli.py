@@ -261,6 +261,9 @@ def test_demo(capsys, tmp_path, monkeypatch):
     assert code == 0, err
     assert "archgen demo:" in out.strip().splitlines()[-1]
     assert (tmp_path / "archgen-demo" / "manifest.json").is_file()
+    res = json.loads((tmp_path / "archgen-demo" / "reports" / "resources.json").read_text())
+    assert res["estimate"]["total"]["LUT"] > 0 and "estimated on xc7z020" in out
+    assert (tmp_path / "archgen-demo" / "reports" / "report.html").is_file()
     from archgen import simulate
 
     if simulate.available("verilator") is None:  # the demo simulates the RTL too

@@ -267,7 +267,21 @@ def cmd_demo(args) -> int:
     print(f"archgen demo: {path.name}: {len(model.graph.nodes)} nodes, {len(y)} samples run "
           f"bit-accurately; {len(files)} files written to {args.output}/")
     _demo_sim(args.output, arrays)
+    _demo_report(args.output)
     return 0
+
+
+def _demo_report(out_dir) -> None:
+    """The demo's analytic resource report (yosys synthesis is `archgen report --synth`)."""
+    from .estimate.report import report_project
+
+    data = report_project(out_dir)
+    est = data["estimate"]
+    tot, use = est["total"], est["utilization_percent"]
+    print(f"archgen demo: estimated on {data['part']}: {tot['LUT']:,} LUT ({use['LUT']:g}%), "
+          f"{tot['FF']:,} FF, {tot['DSP']} DSP, {tot['BRAM36']} BRAM36 + {tot['BRAM18']} BRAM18 "
+          f"({Path(out_dir) / 'reports' / 'report.html'}; `archgen report {out_dir} --synth` "
+          "adds yosys's figures)")
 
 
 DEMO_SIM_FRAMES = 8
