@@ -24,8 +24,8 @@ Consequences (measured over depths 16..16384 and widths 1..512, all matching):
   logic; 4096x3, 512x17 are one RAMB18); above that it goes to block RAM unless the
   logic is still cheaper than the block RAMs it would need (a shallow, very wide ROM:
   32x512 is logic, 15 RAMB18 would cost 1935).  In logic, a random ROM bit of depth <= 64
-  is one LUT; deeper, ``LUT6 per 64 words`` times about 1.3 (the mux tree above the
-  MUXF7/MUXF8 pairs: a 4096x1 ROM is ~85 LUTs).
+  is one LUT; deeper, a LUT6 per 64 words (MUXF7/MUXF8 join four for free) and a third
+  more above 256 words for the multiplexer tree (a 4096x1 ROM is ~85 LUTs).
 - A RAM goes to LUT-RAM up to about 256x8 / 128x16 / 64x64 / 32x128 and to block RAM
   beyond; LUT-RAM LUTs are 4 per RAM32M/RAM64M plus a read multiplexer (about a LUT per
   bit per 4 cells deep) when deeper than 64.
@@ -68,11 +68,14 @@ def _mux_luts(n: int) -> float:
 
 
 def _rom_logic_luts(depth: int, bits: int) -> float:
-    """A random ROM in LUTs: a LUT per bit up to 64 words, then LUT6s of 64 words whose
-    outputs MUXF7/MUXF8 combine in fours, and LUTs multiplexing those (measured factor)."""
+    """A random ROM in LUTs: a LUT per bit up to 64 words; deeper, a LUT6 per 64 words
+    whose outputs MUXF7/MUXF8 combine in fours for free (256 words: 4 LUTs), and above
+    256 words about a third more for the LUTs multiplexing those (measured: 512x1 9,
+    1024x1 20, 2048x1 42, 4096x1 82-88, 8192x1 165)."""
     if depth <= 64:
         return bits
-    return bits * math.ceil(depth / 64) * 1.3
+    n = math.ceil(depth / 64)
+    return bits * (n + max(0, n - 4) / 3)
 
 
 def rom_kind(depth: int, bits: int) -> str:
@@ -119,3 +122,23 @@ def ram_cost(depth: int, bits: int) -> Cost:
 def bram(depth: int, bits: int) -> Cost:
     """The block RAMs of a ``depth`` x ``bits`` memory (yosys's cheapest geometry)."""
     return _bram(max(1, int(depth)), max(1, int(bits)))[1]
+
+
+# single-port LUT-RAM (write and asynchronous read at one address): words x bits per
+# 4-LUT group (RAM32M as 32x8, RAM64M as 64x4, 2 RAM128X1S, RAM256X1S)
+_SP_SHAPES = ((32, 8), (64, 4), (128, 2), (256, 1))
+
+
+def ram_async(depth: int, bits: int) -> Cost:
+    """A memory written and read at one address, the read asynchronous (pool.v's
+    accumulators, mvu.v's replay buffer): single-port LUT-RAM, cost 8 per bit-column of a
+    cell, against depth*bits flip-flops (chosen for one word: the costs tie)."""
+    depth, bits = max(1, int(depth)), max(1, int(bits))
+    best = (depth * bits, Cost(FF=depth * bits))
+    for rows, cols in _SP_SHAPES:
+        mult_a = math.ceil(depth / rows)
+        cost = 8 * mult_a * bits / cols + 0.5 * (mult_a - 1) * bits
+        if cost < best[0]:
+            cells = mult_a * math.ceil(bits / cols)
+            best = (cost, Cost(LUT=4 * cells + bits * _mux_luts(mult_a)))
+    return best[1]

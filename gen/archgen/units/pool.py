@@ -171,9 +171,45 @@ def context(p: Params, ins, outs) -> dict:
             "acc_bits": acc_bits}
 
 
-def resources(p: Params, d: dict, part):
-    """LUT, FF, DSP, BRAM and carry cells of this layer after yosys synth_xilinx (first cut,
-    to be calibrated)."""
+def reduce_cost(d: dict, taps: int, pixels: int):
+    """hw/rtl/pool.v (gpool.v is pool.v with TAPS = the frame's pixels): per lane an
+    ACC_BITS compare-and-select (max) or add-or-load (sum), the accumulators of the C/pe
+    channel groups in single-port LUT-RAM (flip-flops for one group), channel/tap/pixel
+    counters, and the output skid register (axis_skid.v: two words and a multiplexer)."""
+    from ..estimate import memory
+    from ..estimate import primitives as pr
     from ..estimate.resources import Cost
 
-    return Cost()
+    pe, cf = d["pe"], d["channels"] // d["pe"]
+    acc = _acc_bits(d)
+    out = pe * d["out_bits"]
+    if d["reduce"] == "max":  # a comparator's carry chain, then a select per bit
+        lane = pr.comparator(acc) + Cost(LUT=acc)
+    else:  # the adder's LUTs take the load-on-first-tap select
+        lane = pr.adder(acc)
+    counters = pr.counter(cf) + pr.counter(taps) + pr.counter(pixels)
+    skid = Cost(LUT=out + 2, FF=2 * out + 3)
+    return lane * pe + memory.ram_async(cf, pe * acc) + counters + skid + Cost(LUT=4)
+
+
+def _acc_bits(d: dict) -> int:
+    """pool.v's ACC_BITS as context() computes it, from derive()'s figures alone (the
+    accumulator holds a partial max or sum of the input codes; a bit or two either way
+    hardly moves the estimate)."""
+    n_bits = d["in_bits"]
+    if d["reduce"] == "max":
+        return max(n_bits + 1, d["out_bits"], 2)
+    n = d["in_pixels"] if d["global"] else d["taps"]
+    return max(n_bits + 1 + pr_clog2(n), d["out_bits"], 2)
+
+
+def pr_clog2(n: int) -> int:
+    return max(0, int(n) - 1).bit_length()
+
+
+def resources(p: Params, d: dict, part):
+    """LUT, FF, DSP, BRAM and carry cells of this layer after yosys synth_xilinx: the
+    window generator (swg.window_cost) feeding pool.v, or gpool.v alone."""
+    if d["global"]:
+        return reduce_cost(d, d["in_pixels"], 1)
+    return swg.window_cost(d, d["pe"], d["in_bits"]) + reduce_cost(d, d["taps"], d["pixels"])

@@ -242,9 +242,45 @@ def context(p: Params, ins, outs) -> dict:
             "dilations": list(p.dilations), "pad_value": p.pad_value, "pad_bits": pad}
 
 
-def resources(p: Params, d: dict, part):
-    """LUT, FF, DSP, BRAM and carry cells of this layer after yosys synth_xilinx (first cut,
-    to be calibrated)."""
+def line_buffer_widths(d: dict) -> tuple:
+    """(AW, RW, CW) of swg.v for the figures ``d`` (from derive() or pool's derive()):
+    line-buffer address, signed row and signed column-word widths (as the cell computes
+    them)."""
+    def clog2(v):  # swg.v's clog2: at least 1
+        return max(1, (int(v) - 1).bit_length())
+
+    cf = d["channels"] // d["in_lanes"][0]
+    depth = d["buffer_rows"] * d["w"] * cf
+    ekh = (d["kh"] - 1) * d["dh"] + 1
+    aw = clog2(depth)
+    rw = clog2(d["pt"] + d["oh"] * d["sh"] + ekh + d["h"] + d["buffer_rows"] + 1) + 1
+    cw = clog2((d["pl"] + d["ow"] * d["sw"] + d["kw"] * d["dw"] + d["w"]) * cf + 1) + 1
+    return aw, rw, max(cw, aw + 1)
+
+
+def window_cost(d: dict, lanes: int, bits: int):
+    """hw/rtl/swg.v for the figures ``d``: the line buffer (a simple dual-port RAM of
+    buffer_words x lanes*bits), the output register with its padding multiplexer, and the
+    address arithmetic: five address registers with wrap-around adders (AW bits), row
+    registers and comparators (RW), column registers and adders (CW), loop counters."""
+    from ..estimate import primitives as pr
     from ..estimate.resources import Cost
 
-    return Cost()
+    width = lanes * bits
+    aw, rw, cw = line_buffer_widths(d)
+    loops = sum(pr.clog2(max(2, d[k])) for k in ("kw", "kh", "ow", "oh"))
+    mem = pr.ram(d["buffer_words"], width)
+    logic = Cost(LUT=width + _K_AW * aw + _K_RW * rw + _K_CW * cw + 1.2 * loops + _K0,
+                 FF=width + 5 * aw + 3.3 * rw + 2.5 * cw + loops + 5,
+                 CARRY4=(6 * aw + 5 * rw + 4 * cw) / 4)
+    return mem + logic
+
+
+# LUTs per bit of the address, row and column arithmetic, and the fixed control (measured)
+_K_AW, _K_RW, _K_CW, _K0 = 12.8, 9.6, 4.8, 8.0
+
+
+def resources(p: Params, d: dict, part):
+    """LUT, FF, DSP, BRAM and carry cells of this layer after yosys synth_xilinx
+    (window_cost: line buffer by memory.ram_cost, arithmetic by address widths)."""
+    return window_cost(d, d["simd"], d["bits"])
