@@ -270,7 +270,9 @@ def window_cost(d: dict, lanes: int, bits: int):
     aw, rw, cw = line_buffer_widths(d)
     loops = sum(pr.clog2(max(2, d[k])) for k in ("kw", "kh", "ow", "oh"))
     mem = pr.ram(d["buffer_words"], width)
-    logic = Cost(LUT=width + _K_AW * aw + _K_RW * rw + _K_CW * cw + 1.2 * loops + _K0,
+    # a 1-D window (one column) leaves the column registers constant: only cf counts
+    kc = _K_CW if d["w"] > 1 or d["kw"] > 1 else _K_CW / 4
+    logic = Cost(LUT=width + _K_AW * aw + _K_RW * rw + kc * cw + 1.2 * loops + _K0,
                  FF=width + 5 * aw + 3.3 * rw + 2.5 * cw + loops + 5,
                  CARRY4=(6 * aw + 5 * rw + 4 * cw) / 4)
     return mem + logic
