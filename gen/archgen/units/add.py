@@ -104,8 +104,32 @@ def context(p: Params, ins, outs) -> dict:
 
 
 def resources(p: Params, d: dict, part):
-    """LUT, FF, DSP, BRAM and carry cells of this layer after yosys synth_xilinx (first cut,
-    to be calibrated)."""
-    from ..estimate.resources import Cost
+    """LUT, FF, DSP, BRAM and carry cells of this layer after yosys synth_xilinx.
 
-    return Cost()
+    Per lane: each weight is a chain of adders, one per canonical signed digit beyond the
+    first (and a negation when every digit is negative), each about as wide as the input
+    (the shifted copy's low bits pass through); then the sum of the two terms and the
+    constant at the output width (yosys drops the bits above it).  Factors measured."""
+    from ..estimate import primitives as pr
+    from ..estimate.resources import Cost
+    from .thresholds import stream_control
+
+    w = min(d["acc_bits"], d["out_bits"])
+    lane = Cost()
+    in_bits = []
+    for wt in (p.wa, p.wb):
+        # derive() keeps only the compute width, of which the weight takes its bit length
+        b = max(1, d["acc_bits"] - abs(int(wt)).bit_length())
+        n = _weight_adders(wt)  # shifted copies of a b-bit input: about b bits each
+        lane = lane + Cost(LUT=1.1 * n * b, CARRY4=n * -(-b // 4))
+        in_bits.append(b)
+    s = 2 if d["k"] else 1  # the two terms' sum, and the constant
+    lane = lane + Cost(LUT=1.4 * s * w, CARRY4=s * -(-w // 4)) + pr.reg(sum(in_bits) + 3 * w)
+    return lane * p.pe + stream_control(d["frame_beats"], 1, STAGES) + Cost(LUT=2)
+
+
+def _weight_adders(w: int) -> int:
+    """Adders of a constant multiply in canonical signed digits."""
+    pos, neg = csd(w)
+    digits = bin(pos).count("1") + bin(neg).count("1")
+    return max(0, digits - 1) + (1 if digits and not pos else 0)

@@ -96,8 +96,41 @@ def context(p: Params, ins, outs) -> dict:
 
 
 def resources(p: Params, d: dict, part):
-    """LUT, FF, DSP, BRAM and carry cells of this layer after yosys synth_xilinx (first cut,
-    to be calibrated)."""
+    """LUT, FF, DSP, BRAM and carry cells of this layer after yosys synth_xilinx.
+
+    Stage 2: a tournament of PE-1 compare-and-select nodes (one best lane), or, for
+    M = min(K, PE) > 1, a comparator per pair of lanes, each lane's rank and M slots
+    selecting the lane of their rank.  Stage 3: a comparator per (slot, candidate) pair
+    that can decide a place < K, and per slot a select of its possible sources.  The
+    output buffer shifts K indices out.  Comparators as cmp2lcu maps them (a carry
+    position and two LUTs per 3 bits)."""
+    from ..estimate import primitives as pr
     from ..estimate.resources import Cost
 
-    return Cost()
+    pe, k, xb, ob = p.pe, d["k"], d["x_bits"], d["out_bits"]
+    m = min(k, pe)
+    lane_bits = pr.clog2(pe)
+    cmp = _compare(xb)
+    out = Cost(FF=pe * xb + 2 * ob)  # input register, lane-0 index and its copy
+    if m == 1:  # tournament tree
+        out = out + (cmp + Cost(LUT=1.5 * (xb + lane_bits))) * (pe - 1)  # measured 1.5
+    else:
+        pairs = pe * (pe - 1) // 2
+        out = out + cmp * pairs + Cost(LUT=pe * (lane_bits + 1))  # ranks
+        out = out + Cost(LUT=m * (xb + lane_bits) * -(-pe // 3))  # slot selects
+    out = out + (pr.adder(ob) if pe > 1 else Cost()) * m + pr.reg(m * (xb + ob))
+    pairs = sum(min(k - i, m) for i in range(k))
+    out = out + cmp * pairs
+    sources = sum(min(s, m) + 1 + min(s + 1, m) for s in range(k))
+    out = out + Cost(LUT=(xb + ob) * sources / 3 + 2 * k * (m + 1))
+    out = out + pr.reg(k * (xb + ob + 1)) + Cost(LUT=k * ob if k > 1 else 0, FF=k * ob)
+    out = out + pr.counter(d["vector_beats"]) + pr.counter(d["vectors"]) + pr.counter(k)
+    return out + pr.adder(ob) + Cost(LUT=8, FF=8)  # lane-0 index, flow control
+
+
+def _compare(bits: int):
+    """A signed compare of two variables (cmp2lcu: a carry position per 3 bits)."""
+    from ..estimate.resources import Cost
+
+    pos = -(-bits // 3)
+    return Cost(LUT=2 * pos, CARRY4=-(-pos // 4))

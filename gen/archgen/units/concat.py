@@ -79,8 +79,15 @@ def context(p: Params, ins, outs) -> dict:
 
 
 def resources(p: Params, d: dict, part):
-    """LUT, FF, DSP, BRAM and carry cells of this layer after yosys synth_xilinx (first cut,
-    to be calibrated)."""
+    """LUT, FF, DSP, BRAM and carry cells of this layer after yosys synth_xilinx.
+
+    An output and a skid register of PE*OUT_BITS; per output bit the one-hot select
+    of the N inputs and the skid multiplexer; the beat, pixel and input-select counters."""
+    from ..estimate import primitives as pr
     from ..estimate.resources import Cost
 
-    return Cost()
+    n, ow = d["inputs"], d["out_width"]
+    per_bit = n / 2 + 1.5  # measured: AND-OR over the inputs, the skid and output muxes
+    beats = max(c // p.pe for c in d["channels"])
+    return (Cost(LUT=per_bit * ow + n + 4, FF=2 * ow + n + 4) + pr.counter(beats)
+            + pr.counter(d["pixels"]))

@@ -139,8 +139,64 @@ def context(p: Params, ins, outs) -> dict:
 
 
 def resources(p: Params, d: dict, part):
-    """LUT, FF, DSP, BRAM and carry cells of this layer after yosys synth_xilinx (first cut,
-    to be calibrated)."""
+    """LUT, FF, DSP, BRAM and carry cells of this layer after yosys synth_xilinx.
+
+    Per lane the product x*M goes to DSP slices when yosys's rule allows (the stage
+    registers and the bias add fold into a single slice; a product tiled over several
+    keeps the partial sums and the bias add in LUTs), else it is a LUT multiplier
+    with the adder beside it; a shared multiplier that is a power of two is a shift.
+    Per channel group the constants are a function of the group counter (a LUT per bit
+    up to 64 groups).  Stage 4 compares with the clamp bounds and selects."""
+    from ..estimate import primitives as pr
+    from ..estimate.resources import Cost
+    from .thresholds import stream_control
+
+    pe, xb, mb, acc = p.pe, d["x_bits"], d["mult_bits"], d["acc_bits"]
+    q_bits, out_bits = acc - d["shift"], d["out_bits"]
+    lane = Cost(LUT=out_bits, FF=out_bits)  # the clamp select and the output register
+    for hit in (d["clamp_lo"], d["clamp_hi"]):
+        if hit:
+            lane = lane + _const_compare(q_bits)
+    if d["rounding"]:
+        lane = lane + Cost(LUT=-(-d["shift"] // 5))  # the tie: dropped bits all zero
+    m0 = abs(int(p.mult.reshape(-1)[0])) if d["shared"] else 0
+    if d["shared"] and m0 & (m0 - 1) == 0:  # a shift (or zero): no multiplier
+        lane = lane + pr.adder(acc) + pr.reg(xb + acc)
+    elif pr.dsp_multiply(xb, mb, part.dsp_widths):
+        mul = pr.multiplier(xb, mb, part.dsp_widths)
+        lane = lane + mul + Cost(LUT=_DSP_GLUE) + pr.reg(q_bits)
+        if not d["shared"]:  # the constants cannot fold into the slice (measured)
+            lane = lane + Cost(LUT=6 * pr.clog2(d["groups"]))
+        if mul.DSP > 1:
+            lane = lane + pr.adder(acc) + pr.reg(acc)
+    else:
+        lane = lane + pr.multiplier(xb, mb, part.dsp_widths) + pr.adder(acc)
+        lane = lane + pr.reg(xb + (0 if d["shared"] else mb) + d["prod_bits"] + 2 * acc)
+    out = lane * pe + stream_control(d["frame_beats"], d["groups"], STAGES)
+    if not d["shared"]:
+        rows = pe * (mb + acc)
+        out = out + Cost(LUT=_select_luts(d["groups"], rows), FF=pr.clog2(d["groups"]))
+    return out
+
+
+_DSP_GLUE = 8.0  # LUTs beside a DSP slice per lane (measured: inverters, P output)
+
+
+def _const_compare(bits: int):
+    """A compare with a constant (cmp2lcu: 6 bits per carry position, a LUT each)."""
     from ..estimate.resources import Cost
 
-    return Cost()
+    pos = -(-bits // 6)
+    return Cost(LUT=2 * pos, CARRY4=-(-pos // 4))
+
+
+def _select_luts(groups: int, bits: int) -> float:
+    """``bits`` constants, each a function of the group counter: a LUT up to 64 groups,
+    then a LUT per 64 groups and their multiplexer; bits with the same function share
+    one (few groups have few functions: 2**groups, less the constants and literals)."""
+    from ..estimate.primitives import clog2
+
+    per = 1 if groups <= 64 else 1.3 * -(-groups // 64)
+    if groups <= 4:
+        return min(bits, 2 ** groups - 2 - clog2(groups)) * per
+    return bits * per

@@ -192,8 +192,57 @@ def context(p: Params, ins, outs) -> dict:
 
 
 def resources(p: Params, d: dict, part):
-    """LUT, FF, DSP, BRAM and carry cells of this layer after yosys synth_xilinx (first cut,
-    to be calibrated)."""
+    """LUT, FF, DSP, BRAM and carry cells of this layer after yosys synth_xilinx.
+
+    yosys maps every ``x' >= T[k]`` with cmp2lcu before the table is known constant: a
+    carry-chain position per 3 bits (a LUT each for its propagate and generate), a
+    CARRY4 per 4 positions.  A shared row is constant: each position's LUTs see 3 bits
+    of x' and merge between thresholds (at most 8 distinct of each).  A per-channel
+    table is a ROM (``memory.rom``: logic or block RAM) read into a register.  The
+    thermometer-to-code select ORs, per output bit, the (steps+1)/2 edges setting it."""
+    from ..estimate import primitives as pr
     from ..estimate.resources import Cost
 
-    return Cost()
+    pe, steps, w = p.pe, d["steps"], d["cmp_bits"]
+    pos = -(-w // 3)  # carry-chain positions of one compare
+    per_cmp = 2 * pos * (min(steps, 8) / steps if d["shared"] else 1.0)
+    lane = Cost(LUT=steps * per_cmp + _code_luts(steps, d["out_bits"]),
+                FF=w + steps + d["out_bits"], CARRY4=steps * -(-pos // 4))
+    if not d["shared"] and bool(np.any(p.negate)):
+        lane = lane + pr.adder(w) + Cost(LUT=w / 2)  # -x and the select of x or -x
+    out = lane * pe + stream_control(d["frame_beats"], d["groups"], STAGES)
+    if not d["shared"]:  # the table, and its read and group logic (measured: 12 LUTs)
+        out = out + _rom(d["groups"], d["word_bits"]) + Cost(LUT=12)
+        if bool(np.any(p.negate)):
+            out = out + pr.mux(d["groups"], pe)  # the negate bits of the group
+    return out
+
+
+def _rom(depth: int, bits: int):
+    """The threshold table: ``memory.rom``, except that a logic ROM of at most 4 words
+    has few distinct bit columns (2**depth patterns less the constant ones), and yosys
+    merges the LUTs and read flip-flops of equal columns."""
+    from ..estimate import memory
+    from ..estimate.resources import Cost
+
+    if depth <= 4 and memory.rom_kind(depth, bits) == "logic":
+        return Cost(LUT=min(bits, 2 ** depth - 2), FF=min(bits, 2 ** depth))
+    return memory.rom_cost(depth, bits)
+
+
+def _code_luts(steps: int, out_bits: int) -> float:
+    """The output code of a ``steps``-long thermometer: per output bit an OR of about
+    (steps+1)/2 two-input edge terms, three to a LUT6 (measured 1.05 for the tree)."""
+    if steps <= 1:
+        return 0.0
+    return 1.05 * out_bits * (steps + 1) / 6
+
+
+def stream_control(frame_beats: int, groups: int, stages: int):
+    """The flow control every elementwise cell has: a valid and a tlast register per
+    stage with their enables, a beat-in-frame counter and a channel-group counter."""
+    from ..estimate import primitives as pr
+    from ..estimate.resources import Cost
+
+    return (Cost(LUT=stages + 2, FF=2 * stages) + pr.counter(frame_beats)
+            + pr.counter(groups))
