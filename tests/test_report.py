@@ -101,7 +101,7 @@ def test_simulated_cycles_appear_beside_the_analytic_ones(project, capsys):
     data, page = outputs(project)
     assert data["sim"] == sim and data["csim"] == csim
     for text in ("RTL simulation", "C simulation", "123,457", "98,765", "111,119", "87,654",
-                 "2,531", "250 MHz"):
+                 "2,531", "100 MHz"):
         assert text in page, text
 
 

@@ -27,7 +27,9 @@ def report_project(project_dir, synth: bool = False, part: str | None = None,
     model, hw, manifest = opened or open_project(project_dir, backend)
     the_part = get_part(part or model.config.part)
     est = estimate(hw, the_part)
-    data = {"part": the_part.device, "part_name": part or model.config.part,
+    data = {"model": manifest.get("model", {}).get("file", model.path.name), "top": hw.top,
+            "clock_mhz": model.config.clock_mhz,
+            "part": the_part.device, "part_name": part or model.config.part,
             "family": the_part.family, "capacity": the_part.capacity(),
             "backends": manifest.get("backends", []),
             "estimate": est.to_json()}
