@@ -185,8 +185,9 @@ def reduce_cost(d: dict, taps: int, pixels: int):
     out = pe * d["out_bits"]
     if d["reduce"] == "max":  # a comparator's carry chain, then a select per bit
         lane = pr.comparator(acc) + Cost(LUT=acc)
-    else:  # the adder, then the load-on-first-tap select after its carry chain
-        lane = pr.adder(acc) + Cost(LUT=acc)
+    else:  # the adder, then the load-on-first-tap select after its carry chain (measured:
+        # two LUTs per accumulator bit beside the adder's own)
+        lane = pr.adder(acc) + Cost(LUT=2 * acc)
     counters = pr.counter(cf) + pr.counter(taps) + pr.counter(pixels)
     skid = Cost(LUT=out + 2, FF=2 * out + 3)
     return lane * pe + memory.ram_async(cf, pe * acc) + counters + skid + Cost(LUT=4)
