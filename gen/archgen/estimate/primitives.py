@@ -21,8 +21,9 @@ def reg(bits: int) -> Cost:
 
 
 def adder(bits: int) -> Cost:
-    """A ``bits``-wide adder or subtractor on the carry chain: a LUT per bit."""
-    return Cost(LUT=bits, CARRY4=math.ceil(bits / 4))
+    """A ``bits``-wide adder or subtractor on the carry chain: a LUT per bit (yosys's
+    xilinx arith_map leaves results of 2 bits or fewer to plain LUTs)."""
+    return Cost(LUT=bits, CARRY4=math.ceil(bits / 4) if bits > 2 else 0)
 
 
 def comparator(bits: int) -> Cost:
@@ -53,23 +54,108 @@ def mux(inputs: int, bits: int) -> Cost:
     return Cost(LUT=per_bit * bits)
 
 
-def dsp_multiply(a_bits: int, b_bits: int, dsp_widths: tuple[int, int]) -> bool:
-    """Whether yosys maps an ``a_bits`` x ``b_bits`` product to DSP slices (its mul2dsp rule:
-    both operands at least 2 bits and the product at least 9 bits)."""
-    return min(a_bits, b_bits) >= 2 and a_bits + b_bits >= 9
+def _mul_widths(a_bits: int, b_bits: int, a_signed: bool, b_signed: bool) -> tuple:
+    """(a, b, product bits) of a product as yosys's mul2dsp sees it.  The cells multiply
+    two signed numbers, an unsigned operand zero-extended by one bit; yosys's wreduce
+    makes the product unsigned again only when both operands are (then a x b bits)."""
+    if not a_signed and not b_signed:
+        return a_bits, b_bits, a_bits + b_bits
+    a = a_bits + (0 if a_signed else 1)
+    b = b_bits + (0 if b_signed else 1)
+    return a, b, a_bits + b_bits
 
 
-def multiplier(a_bits: int, b_bits: int, dsp_widths: tuple[int, int]) -> Cost:
-    """A signed ``a_bits`` x ``b_bits`` multiply: DSP slices (one per 25x18/27x18 tile) when
-    yosys would use them, else an array of partial-product adders in LUTs."""
+def dsp_multiply(a_bits: int, b_bits: int, dsp_widths: tuple[int, int],
+                 keep: int | None = None, a_signed: bool = True, b_signed: bool = True) -> bool:
+    """Whether yosys maps an ``a_bits`` x ``b_bits`` product to DSP slices: its mul2dsp rule,
+    both operands at least 2 bits and the product at least 9 bits (at most ``keep`` when
+    only that many low bits are used).  Measured on yosys 0.23: i4 x i4, u4 x i4 and
+    u4 x u4 stay in LUTs; i5 x i4, u3 x i8, u1 x i8 (a 2-bit signed operand) go to a DSP."""
+    a, b, bits = _mul_widths(a_bits, b_bits, a_signed, b_signed)
+    if keep is not None:
+        bits = min(bits, keep)
+    return min(a, b) >= 2 and bits >= 9
+
+
+def dsp_tiles(a_bits: int, b_bits: int, dsp_widths: tuple[int, int]) -> int:
+    """DSP slices of a signed ``a_bits`` x ``b_bits`` product: mul2dsp cuts the wider
+    operand into (A width - 1)-bit pieces and the other into (B width - 1)-bit ones, every
+    piece but the top one unsigned; one slice per pair of pieces (measured: i25 x i18 one,
+    i26 x i18 and i20 x i20 two, u24 x u17 one)."""
+    a, b = max(a_bits, b_bits), min(a_bits, b_bits)
+    wa, wb = dsp_widths
+    return math.ceil(max(1, a - 1) / (wa - 1)) * math.ceil(max(1, b - 1) / (wb - 1))
+
+
+# LUTs of a soft (LUT and carry-chain) product, measured per (wider, narrower) operand bits
+# on yosys 0.23 (signed x signed; see lut_multiplier).
+_SOFT_MUL = {(2, 2): 5, (3, 2): 7, (3, 3): 9, (4, 2): 10, (4, 3): 18, (4, 4): 26,
+             (5, 2): 12, (5, 3): 24, (6, 2): 14}
+
+
+def lut_multiplier(a_bits: int, b_bits: int, keep: int | None = None) -> Cost:
+    """A product yosys builds in LUTs (too small for a DSP, or -nodsp): its array of
+    partial-product adders, then ABC folds the small ones into 6-8 input functions
+    (LUT6 + MUXF7/F8).  ``keep``: only that many low product bits are used."""
     a, b = max(a_bits, b_bits), min(a_bits, b_bits)
     if b <= 1:
-        return Cost(LUT=math.ceil(a / 2))  # an AND/negate per bit
-    if dsp_multiply(a_bits, b_bits, dsp_widths):
-        wa, wb = dsp_widths
-        tiles = math.ceil(max(1, a - 1) / (wa - 1)) * math.ceil(max(1, b - 1) / (wb - 1))
-        return Cost(DSP=tiles)
-    return Cost(LUT=a * b * 0.6 + a, CARRY4=math.ceil((a + b) / 4) * max(1, b // 2))
+        return Cost(LUT=a, CARRY4=math.ceil((a + 1) / 4))  # +-x or 0 (measured i8 x i1)
+    bits = a + b if keep is None else min(keep, a + b)
+    lut = _SOFT_MUL.get((a, b))
+    if lut is None:  # beyond the table: an (a x b) array, about 1.6 LUT per partial bit
+        lut = 1.6 * a * b
+    lut *= min(1.0, bits / (a + b)) ** 2 if bits < a + b else 1.0
+    return Cost(LUT=lut, CARRY4=math.ceil(bits / 4))
+
+
+def multiplier(a_bits: int, b_bits: int, dsp_widths: tuple[int, int],
+               keep: int | None = None, a_signed: bool = True, b_signed: bool = True) -> Cost:
+    """An ``a_bits`` x ``b_bits`` multiply: DSP slices (one per 25x18/27x18 tile) when
+    yosys would use them, else LUTs and carry chain (``lut_multiplier``)."""
+    if dsp_multiply(a_bits, b_bits, dsp_widths, keep, a_signed, b_signed):
+        a, b, _ = _mul_widths(a_bits, b_bits, a_signed, b_signed)
+        if not a_signed and not b_signed:  # the DSP is signed-only: a bit more each
+            a, b = a + 1, b + 1
+        return Cost(DSP=dsp_tiles(a, b, dsp_widths))
+    return lut_multiplier(a_bits, b_bits, keep)
+
+
+def negate_mux(bits: int) -> Cost:
+    """``s ? v : -v`` of a ``bits``-wide value (a product with a bipolar operand): a
+    conditional two's complement negate on the carry chain, a LUT per bit."""
+    return adder(bits)
+
+
+def adder_tree(inputs: int, bits: int, max_bits: int | None = None,
+               registered: bool = True) -> Cost:
+    """A binary tree summing ``inputs`` values of ``bits``: level l adds pairs into
+    bits + l (at most ``max_bits``) bits, an odd one out passing to the next level, every
+    level registered when ``registered`` (as the mvu cell writes it)."""
+    cost = Cost()
+    n, w = inputs, bits
+    while n > 1:
+        w = w + 1 if max_bits is None else min(w + 1, max_bits)
+        pairs, n = n // 2, (n + 1) // 2
+        cost = cost + adder(w) * pairs
+        if registered:
+            cost = cost + reg(w * n)
+    return cost
+
+
+def lutram(depth: int, bits: int) -> Cost:
+    """A distributed RAM with one write port and an asynchronous read (what yosys maps a
+    memory read without a register to): RAM32M holds 32 x 6 bits in 4 LUTs, RAM64M 64 x 3;
+    deeper ones are RAM128X1D/RAM256X1D per bit (4/8 LUTs)."""
+    if depth <= 1:
+        return reg(bits)
+    if depth <= 32:
+        return Cost(LUT=4 * math.ceil(bits / 6))
+    if depth <= 64:
+        return Cost(LUT=4 * math.ceil(bits / 3))
+    if depth <= 128:
+        return Cost(LUT=4 * bits)
+    return Cost(LUT=8 * bits * math.ceil(depth / 256) + (bits * math.ceil(depth / 256)
+                                                          if depth > 256 else 0))
 
 
 def rom(depth: int, bits: int) -> Cost:

@@ -137,8 +137,66 @@ def context(p: Params, ins, outs) -> dict:
 
 
 def resources(p: Params, d: dict, part):
-    """LUT, FF, DSP, BRAM and carry cells of this layer after yosys synth_xilinx (first cut,
-    to be calibrated)."""
+    """LUT, FF, DSP, BRAM and carry cells of this layer after yosys synth_xilinx, from the
+    structure of hw/rtl/mvu.v (every stage registered, so the parts add up):
+    control counters and the input replay buffer, the weight ROM, PE x SIMD products, PE
+    registered adder trees over SIMD, PE accumulators with their bias select, the skid."""
+    from ..estimate import primitives as pr
     from ..estimate.resources import Cost
 
-    return Cost()
+    pe, simd, nf, sf = d["pe"], d["simd"], d["nf"], d["sf"]
+    xb, wb, acc = d["in_bits"], d["w_bits"], d["acc_bits"]
+    xw, ab = simd * xb, pe * acc
+    depth = nf * sf
+    cw = [max(1, pr.clog2(v)) for v in (sf, nf, depth, d["vectors"])]
+    levels = pr.clog2(simd)
+    # issue: sf, nf, addr and vec counters with their compares; the control pipeline
+    # (nf, first, last, tlast per stage) that yosys turns into shift registers
+    cost = Cost(LUT=2 * sum(cw) + 8, CARRY4=sum(-(-w // 4) for w in cw), FF=sum(cw) + levels + 6)
+    cost += Cost(LUT=cw[1] + 3, FF=cw[1] + 3)
+    # the input: the replay buffer (an asynchronous-read distributed RAM of SF beats) and the
+    # operand register with its select between the stream and the replay
+    if nf > 1:
+        cost += pr.lutram(sf, xw) + Cost(LUT=xw)
+    cost += pr.reg(xw)
+    # the weight ROM with its registered read (the operand register w1)
+    cost += pr.rom(depth, pe * simd * wb)
+    # products, registered at their kept width (level 0 of the tree)
+    if d["binary"]:  # XNOR: yosys folds it into the first tree level's LUTs (measured)
+        pw = 1
+        prod = Cost()
+    elif d["in_bipolar"]:  # +-weight: each lane negates its own weight
+        pw = wb + 1
+        prod = pr.negate_mux(min(pw, acc))
+    elif d["w_bipolar"]:  # +-input: the SIMD negated inputs are shared by the PE rows
+        pw = xb + 1
+        prod = Cost(LUT=min(pw, acc))
+        cost += pr.adder(min(pw, acc)) * simd
+    else:
+        pw = xb + wb + (0 if d["in_signed"] or d["w_signed"] else 1)
+        prod = pr.multiplier(xb, wb, part.dsp_widths, min(pw, acc), d["in_signed"],
+                             d["w_signed"])
+    p0 = min(pw, acc)
+    # a one-slice DSP product takes the operand and product registers into its own
+    # (AREG/MREG): x1 and the product registers vanish (a product over several slices
+    # uses the post-adders for itself and keeps its registers in fabric)
+    dsp = prod.DSP == 1
+    # (over several slices, the low (B width - 1)-bit pieces stay in fabric registers)
+    kept = (part.dsp_widths[1] - 1) * (prod.DSP - 1) if prod.DSP > 1 else p0
+    cost += (prod + (Cost() if dsp else pr.reg(kept))) * (pe * simd)
+    if dsp:
+        cost += pr.reg(xw) * -1
+    # the adder tree: with DSP products, the first level's adders are the DSPs' post-adders
+    # (one DSP of each pair adds the other's product through its C port; PREG)
+    tree = pr.adder_tree(simd, p0, acc)
+    if dsp and simd > 1:
+        tree += (pr.adder(min(p0 + 1, acc)) + pr.reg(min(p0 + 1, acc))) * (-(simd // 2))
+    cost += tree * pe
+    # accumulators: bias-or-running-sum select, the add, the register (with SIMD = 1 and a
+    # DSP product the DSP accumulates: its post-adder and PREG); then the skid
+    if dsp and simd == 1:
+        cost += Cost(LUT=acc) * pe
+    else:
+        cost += (pr.adder(acc) + Cost(LUT=acc) + pr.reg(acc)) * pe
+    cost += Cost(LUT=ab + 4, FF=2 * ab + 6)
+    return cost

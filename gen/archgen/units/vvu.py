@@ -115,8 +115,46 @@ def context(p: Params, ins, outs) -> dict:
 
 
 def resources(p: Params, d: dict, part):
-    """LUT, FF, DSP, BRAM and carry cells of this layer after yosys synth_xilinx (first cut,
-    to be calibrated)."""
+    """LUT, FF, DSP, BRAM and carry cells of this layer after yosys synth_xilinx, from the
+    structure of hw/rtl/vvu.v (every stage registered, so the parts add up): control
+    counters, the weight ROM, PE products, PE accumulators over a distributed RAM of the
+    CF partial sums with their bias select, the output register and the skid."""
+    from ..estimate import primitives as pr
     from ..estimate.resources import Cost
 
-    return Cost()
+    pe, cf, acc = d["pe"], d["cf"], d["acc_bits"]
+    xb, wb = d["in_bits"], d["w_bits"]
+    ab = pe * acc
+    depth = d["taps"] * cf
+    cw = [max(1, pr.clog2(v)) for v in (cf, d["taps"], depth, d["vectors"])]
+    # issue: cf, tap, addr and vec counters with their compares; two stages of control
+    cost = Cost(LUT=2 * sum(cw) + 8, CARRY4=sum(-(-w // 4) for w in cw), FF=sum(cw) + 2 * cw[0] + 10)
+    cost += pr.reg(pe * xb)  # the input operand register
+    cost += pr.rom(depth, pe * wb)  # the weight ROM and its registered read (w1)
+    if d["in_bipolar"] and d["w_bipolar"]:
+        pw = 2
+        prod = Cost(LUT=1)
+    elif d["in_bipolar"] or d["w_bipolar"]:
+        pw = (wb if d["in_bipolar"] else xb) + 1
+        prod = pr.negate_mux(min(pw, acc))
+    else:
+        pw = xb + wb + (0 if d["in_signed"] or d["w_signed"] else 1)
+        prod = pr.multiplier(xb, wb, part.dsp_widths, min(pw, acc), d["in_signed"],
+                             d["w_signed"])
+    p0 = min(pw, acc)
+    dsp = prod.DSP == 1  # a one-slice product (see mvu.resources)
+    # products, registered sign-extended to ACC_BITS (yosys merges the copies of the sign
+    # bit); a DSP absorbs the operand and product registers
+    # (over several slices, the low (B width - 1)-bit pieces stay in fabric registers)
+    kept = (part.dsp_widths[1] - 1) * (prod.DSP - 1) if prod.DSP > 1 else p0
+    cost += (prod + (Cost() if dsp else pr.reg(kept))) * pe
+    if dsp:
+        cost += pr.reg(pe * xb) * -1
+    # accumulate: the partial sums (a distributed RAM of CF words, flip-flops for one),
+    # the select between the bias and the partial sum, the add
+    cost += (pr.lutram(cf, ab) if cf > 1 else pr.reg(ab))
+    # (a DSP product adds the partial sum in its post-adder, through its C port)
+    cost += (Cost(LUT=acc) if dsp else pr.adder(acc) + Cost(LUT=acc)) * pe
+    # the output register and the skid
+    cost += pr.reg(ab) + Cost(LUT=ab + 4, FF=2 * ab + 6)
+    return cost
