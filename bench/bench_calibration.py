@@ -68,6 +68,25 @@ def lut_error(row) -> float | None:
     return (e - y) / y if y else None
 
 
+def summary(rows) -> None:
+    """Per fixture and folding: totals (estimate/yosys) and the worst layer over 200 LUTs."""
+    print("| model | folding | LUT est / yosys | FF est / yosys | DSP | BRAM18 | BRAM36 | "
+          "worst layer LUT error (> 200 LUT) |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|")
+    groups = {}
+    for r in rows:
+        groups.setdefault((r["fixture"], r["folding"]), []).append(r)
+    for (name, folding), rs in groups.items():
+        tot = {s: {k: sum(r[s][k] for r in rs) for k in rs[0][s]} for s in ("estimate", "yosys")}
+        e, y = tot["estimate"], tot["yosys"]
+        errs = [abs(lut_error(r)) for r in rs if r["yosys"]["LUT"] > LUT_FLOOR]
+        worst = f"{100 * max(errs):.0f}%" if errs else "-"
+
+        pair = {k: f"{e[k]:,} / {y[k]:,}" for k in e}
+        print(f"| {name} | {folding} | {pair['LUT']} ({100 * (e['LUT'] - y['LUT']) / y['LUT']:+.0f}%) "
+              f"| {pair['FF']} | {pair['DSP']} | {pair['BRAM18']} | {pair['BRAM36']} | {worst} |")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--fixtures", default=None, help="comma-separated (default: all)")
@@ -103,6 +122,8 @@ def main(argv=None) -> int:
               f"{e['LUT']:>7}/{y['LUT']:<7} {'' if err is None else f'{100 * err:+.0f}%':>6} "
               f"{e['FF']:>6}/{y['FF']:<6} {e['DSP']:>3}/{y['DSP']:<3} "
               f"{e['BRAM18']:>3}/{y['BRAM18']:<3} {e['BRAM36']:>3}/{y['BRAM36']:<3}{flag}")
+    print()
+    summary(rows)
     big = [r for r in rows if r["yosys"]["LUT"] > LUT_FLOOR]
     print(f"\n{len(rows)} modules; {len(big)} over {LUT_FLOOR} LUTs: worst LUT error "
           f"{100 * worst:.1f}% (target 25%); DSP/BRAM differ in {bad_hard}")
