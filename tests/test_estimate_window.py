@@ -188,8 +188,14 @@ def test_glue_parts_scale_with_width():
 
 # -- yosys -------------------------------------------------------------------------------
 
+def _slow(params, slow):
+    """The default grid, then the larger one under the slow marker."""
+    return list(params) + [pytest.param(*(v if isinstance(v, tuple) else (v,)),
+                                        marks=pytest.mark.slow) for v in slow]
+
+
 @pytest.mark.synth
-@pytest.mark.parametrize("kind,depth,width", MEMS)
+@pytest.mark.parametrize("kind,depth,width", _slow(MEMS, SLOW_MEMS))
 def test_memory_against_yosys(tmp_path, kind, depth, width):
     need_yosys()
     got = synth(memory_module(tmp_path, kind, depth, width))
@@ -198,29 +204,11 @@ def test_memory_against_yosys(tmp_path, kind, depth, width):
 
 
 @pytest.mark.synth
-@pytest.mark.parametrize("name", list(SWG) + list(POOL))
+@pytest.mark.parametrize("name", _slow(list(SWG) + list(POOL), list(SLOW_SWG) + list(SLOW_POOL)))
 def test_window_against_yosys(tmp_path, name):
     need_yosys()
-    unit, (op, x, y) = (swg, SWG[name]) if name in SWG else (pool, POOL[name])
-    got = synth_layer(tmp_path, unit, op, x, y)
-    check(unit.resources(op, unit.derive(op, [x], [y]), PART), got, name)
-
-
-@pytest.mark.synth
-@pytest.mark.slow
-@pytest.mark.parametrize("kind,depth,width", SLOW_MEMS)
-def test_memory_grid_against_yosys(tmp_path, kind, depth, width):
-    need_yosys()
-    got = synth(memory_module(tmp_path, kind, depth, width))
-    est = memory.rom_cost(depth, width) if kind == "rom" else memory.ram_cost(depth, width)
-    check(est, got, f"{kind} {depth}x{width}", lut_abs=8)
-
-
-@pytest.mark.synth
-@pytest.mark.slow
-@pytest.mark.parametrize("name", list(SLOW_SWG) + list(SLOW_POOL))
-def test_window_grid_against_yosys(tmp_path, name):
-    need_yosys()
-    unit, (op, x, y) = (swg, SLOW_SWG[name]) if name in SLOW_SWG else (pool, SLOW_POOL[name])
+    table = {**SWG, **POOL, **SLOW_SWG, **SLOW_POOL}
+    unit = swg if name in SWG or name in SLOW_SWG else pool
+    op, x, y = table[name]
     got = synth_layer(tmp_path, unit, op, x, y)
     check(unit.resources(op, unit.derive(op, [x], [y]), PART), got, name)
