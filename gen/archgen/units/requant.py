@@ -159,9 +159,12 @@ def resources(p: Params, d: dict, part):
             lane = lane + _const_compare(q_bits)
     if d["rounding"]:
         lane = lane + Cost(LUT=-(-d["shift"] // 5))  # the tie: dropped bits all zero
-    m0 = abs(int(p.mult.reshape(-1)[0])) if d["shared"] else 0
-    if d["shared"] and m0 & (m0 - 1) == 0:  # a shift (or zero): no multiplier
+    m0 = _constant_multiplier(p)
+    shift_only = m0 is not None and m0 & (m0 - 1) == 0
+    if shift_only:  # a shift (or zero): no multiplier
         lane = lane + pr.adder(acc) + pr.reg(xb + acc)
+        if not d["shared"]:  # the bias and product registers stay flip-flops
+            lane = lane + pr.reg(acc + xb)
     elif pr.dsp_multiply(xb, mb, part.dsp_widths):
         mul = pr.multiplier(xb, mb, part.dsp_widths)
         lane = lane + mul + Cost(LUT=_DSP_GLUE) + pr.reg(q_bits)
@@ -174,9 +177,22 @@ def resources(p: Params, d: dict, part):
         lane = lane + pr.reg(xb + (0 if d["shared"] else mb) + d["prod_bits"] + 2 * acc)
     out = lane * pe + stream_control(d["frame_beats"], d["groups"], STAGES)
     if not d["shared"]:
-        rows = pe * (mb + acc)
+        rows = pe * ((0 if shift_only else mb) + acc)
         out = out + Cost(LUT=_select_luts(d["groups"], rows), FF=pr.clog2(d["groups"]))
     return out
+
+
+def _constant_multiplier(p: Params) -> int | None:
+    """|M| when every channel has the same multiplier (shared, or per-channel rows that
+    differ only in the bias), else None.  yosys propagates the constant through the
+    group select and the m1 register: a power of two (or 0, 1) is a shift and leaves no
+    multiplier (measured: M = 1, 4 over 16 channels, 0 DSPs), any other constant stays a
+    product on the DSP rule (M = 3: 1 DSP); a table of different powers of two is not
+    constant (1, 2, 4, 8: 1 DSP)."""
+    m = p.mult.reshape(-1)
+    if m.size == 0 or not bool((m == m[0]).all()):
+        return None
+    return abs(int(m[0]))
 
 
 _DSP_GLUE = 8.0  # LUTs beside a DSP slice per lane (measured: inverters, P output)

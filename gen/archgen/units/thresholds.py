@@ -13,6 +13,7 @@ from one threshold per channel, derived here from rows that only yield -1/+1.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -198,7 +199,10 @@ def resources(p: Params, d: dict, part):
     carry-chain position per 3 bits (a LUT each for its propagate and generate), a
     CARRY4 per 4 positions.  A shared row is constant: each position's LUTs see 3 bits
     of x' and merge between thresholds (at most 8 distinct of each).  A per-channel
-    table is a ROM (``memory.rom``: logic or block RAM) read into a register.  The
+    table is a ROM (``memory.rom``: logic or block RAM) read into a register; in logic,
+    yosys keeps one LUT and read flip-flop per distinct non-constant bit column (a
+    column: one bit of one threshold over the groups; opt_merge joins equal ones, a
+    constant one is a constant), counted from the table (``_live_columns``).  The
     thermometer-to-code select ORs, per output bit, the (steps+1)/2 edges setting it."""
     from ..estimate import primitives as pr
     from ..estimate.resources import Cost
@@ -212,22 +216,47 @@ def resources(p: Params, d: dict, part):
         lane = lane + pr.adder(w) + Cost(LUT=w / 2)  # -x and the select of x or -x
     out = lane * pe + stream_control(d["frame_beats"], d["groups"], STAGES)
     if not d["shared"]:  # the table, and its read and group logic (measured: 12 LUTs)
-        out = out + _rom(d["groups"], d["word_bits"]) + Cost(LUT=12)
+        out = out + _rom(p, d) + Cost(LUT=12)
         if bool(np.any(p.negate)):
             out = out + pr.mux(d["groups"], pe)  # the negate bits of the group
     return out
 
 
-def _rom(depth: int, bits: int):
-    """The threshold table: ``memory.rom``, except that a logic ROM of at most 4 words
-    has few distinct bit columns (2**depth patterns less the constant ones), and yosys
-    merges the LUTs and read flip-flops of equal columns."""
+def _rom(p: Params, d: dict):
+    """The threshold table: ``memory.rom`` when yosys puts it in block RAM; in logic, a
+    LUT (``memory``'s logic-ROM LUTs per bit) and a read flip-flop per live column."""
     from ..estimate import memory
     from ..estimate.resources import Cost
 
-    if depth <= 4 and memory.rom_kind(depth, bits) == "logic":
-        return Cost(LUT=min(bits, 2 ** depth - 2), FF=min(bits, 2 ** depth))
-    return memory.rom_cost(depth, bits)
+    depth, bits = d["groups"], d["word_bits"]
+    if memory.rom_kind(depth, bits) != "logic":
+        return memory.rom_cost(depth, bits)
+    live = _live_columns(p, d)
+    one = memory.rom_cost(depth, 1)
+    return Cost(LUT=one.LUT * live, FF=live)
+
+
+def _live_columns(p: Params, d: dict) -> int:
+    """Distinct non-constant bit columns of the table as the cell stores it (word g: rows
+    g*PE .. g*PE+PE-1; a column is one bit over the ``groups`` words).  Without the
+    hardware's table (a bipolar output's one-threshold form) every column counts; a
+    table of at most 4 words has at most 2**groups - 2 non-constant columns."""
+    groups, bits, w = d["groups"], d["word_bits"], d["cmp_bits"]
+    T = p.thresholds
+    if T.shape != (d["channels"], d["steps"]) or groups * bits != T.size * w:
+        return min(bits, 2 ** groups - 2) if groups <= 6 else bits
+    return _distinct_columns(T.tobytes(), groups, T.size // groups, w)
+
+
+@functools.lru_cache(maxsize=256)
+def _distinct_columns(table: bytes, groups: int, fields: int, w: int) -> int:
+    """(memoized: the table is the same for every folding of a layer)"""
+    a = np.frombuffer(table, np.int64).reshape(groups, fields) & ((1 << w) - 1)
+    cols = ((a[:, :, None] >> np.arange(w)) & 1).astype(np.uint8).reshape(groups, -1)
+    keep = cols.any(axis=0) & ~cols.all(axis=0)
+    packed = np.packbits(cols[:, keep], axis=0)
+    return len(np.unique(np.ascontiguousarray(packed.T).view(
+        np.dtype((np.void, packed.shape[0]))))) if keep.any() else 0
 
 
 def _code_luts(steps: int, out_bits: int) -> float:
