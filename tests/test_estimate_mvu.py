@@ -35,11 +35,14 @@ MVU = {
     "bipx-i8w-pe2simd4": (32, 32, 2, 4, "bip", "i8"),
     "u8x-bipw-pe4simd4": (16, 32, 4, 4, "u8", "bip"),
     "pe1simd1-u8i8-dspacc": (32, 32, 1, 1, "u8", "i8"),  # the DSP accumulates
+    # biases of 22-bit row groups: the index product nf x 11 (5 x 4 bits) takes a DSP
+    "pe2simd2-i4i4-zx-biasdsp": (64, 16, 2, 2, "i4", "i4", 3),
 }
 # channels, taps, pe, inputs, weights
 VVU = {
     "pe1-i8i8": (16, 9, 1, "i8", "i8"),
     "pe8-u4i4": (64, 9, 8, "u4", "i4"),
+    "pe2-u4i4-zx-biasdsp": (64, 9, 2, "u4", "i4", 3),  # cf x 11 (5 x 4 bits): a DSP
 }
 ROM_FILE = ("pe1simd1-i4i4",)  # also with the weights as a $readmemh file
 
@@ -55,7 +58,9 @@ SLOW_MVU = {
     "d128-pe1simd1-i8i8": (8, 16, 1, 1, "i8", "i8"),
     "d64-pe1simd1-i8i8": (8, 8, 1, 1, "i8", "i8"),
     "d64-pe8simd8-i4i4": (64, 64, 8, 8, "i4", "i4"),  # 64 x 256 ROM in logic
-    "d128-pe8simd8-i4i4": (64, 128, 8, 8, "i4", "i4"),  # 128 x 256: block RAM
+    "d128-pe8simd8-i4i4": (64, 128, 8, 8, "i4", "i4"),  # 128 x 256: still logic
+    "pe4simd2-i4i4-zx-biaslut": (32, 16, 4, 2, "i4", "i4", 3),  # nf x 11 (3 x 4 bits): LUTs
+    "pe1simd1-i8i8-zx-biasdsp": (32, 8, 1, 1, "i8", "i8", 5),  # 2 DSPs: product, bias index
 }
 SLOW_VVU = {
     "pe1-u4i4": (16, 9, 1, "u4", "i4"),
@@ -63,6 +68,7 @@ SLOW_VVU = {
     "pe2-xnor-25taps": (32, 25, 2, "bip", "bip"),
     "pe16-i4i4": (16, 9, 16, "i4", "i4"),
     "bram-pe1-u8i8": (128, 9, 1, "u8", "i8"),
+    "pe1-u8i8-zx-oddbias": (32, 9, 1, "u8", "i8", 3),  # 19-bit biases: a power-of-two stride
 }
 SLOW_ROM_FILE = ("bram-pe1simd1-i8i8", "xnor-pe1simd1")
 

@@ -120,6 +120,47 @@ def multiplier(a_bits: int, b_bits: int, dsp_widths: tuple[int, int],
     return lut_multiplier(a_bits, b_bits, keep)
 
 
+def const_select(entries: int, width: int, dsp_widths: tuple[int, int]) -> Cost:
+    """``TABLE[i*width +: width]`` of a constant table of ``entries`` rows (the cells' bias
+    select by row group), beside the LUTs of the select that uses it.
+
+    yosys's wreduce strips the trailing zero bits of ``width`` off the index product
+    ``i * width`` before peepopt's shiftmul could turn it into a power-of-two stride, so
+    with an even, non power-of-two width the product ``i * (width >> tz)`` stays a multiply:
+    a DSP slice once it passes the DSP rule (measured: 32 rows of 18 bits, a 5 x 4-bit
+    product of 9 bits, one DSP), else a shift-and-add in LUTs.  The shifter after it sees
+    an opaque index: each output bit is a constant table over the entries * (width >> tz)
+    positions of the index that stay inside the table, a LUT6 per 64 of them (as a ROM in
+    logic), one LUT when the index has at most 6 bits (measured: 32 x 18 bits, 90 LUTs;
+    4 x 38 bits, 91).  With an odd or power-of-two width the index is ``i`` itself and the
+    table folds into the select's LUTs."""
+    if entries <= 1 or width < 1:
+        return Cost()
+    tz = (width & -width).bit_length() - 1
+    odd = width >> tz
+    if tz == 0 or odd == 1:
+        return Cost()
+    ib, ob = max(1, clog2(entries)), odd.bit_length()
+    prod = multiplier(ib, ob, dsp_widths, None, False, False)
+    if not prod.DSP:  # a product by a constant: an adder per further one bit of it
+        prod = adder(ib + ob) * (bin(odd).count("1") - 1)
+    n = math.ceil(entries * odd / 64) if ib + ob > 6 else 1
+    return prod + Cost(LUT=width * (n + max(0, n - 4) / 3))
+
+
+def weight_bits_used(w_bits: int, in_bits: int, in_signed: bool, acc_bits: int,
+                     terms: int) -> int:
+    """The weight bits that differ between words, as far as the accumulator width tells:
+    a ROM column that only repeats the sign is shared (ABC merges equal LUTs).  acc_bits
+    holds the largest row sum of |w| times the largest |x|, about terms * mean|w| * |x|,
+    and a dense row's largest |w| is about four times its mean: the magnitude bits
+    acc_bits - 1 - x magnitude bits - log2(terms) + 2, plus the sign (measured: mlp_float's
+    16-bit weights of 11 bits, 28-bit accumulator over 16 terms of 16-bit inputs).  Bipolar
+    inputs pass as 1-bit signed (|x| = 1)."""
+    xm = in_bits - (1 if in_signed else 0)
+    return max(1, min(w_bits, acc_bits - xm - clog2(terms) + 2))
+
+
 def negate_mux(bits: int) -> Cost:
     """``s ? v : -v`` of a ``bits``-wide value (a product with a bipolar operand): a
     conditional two's complement negate on the carry chain, a LUT per bit."""

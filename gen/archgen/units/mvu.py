@@ -159,8 +159,13 @@ def resources(p: Params, d: dict, part):
     if nf > 1:
         cost += pr.lutram(sf, xw) + Cost(LUT=xw)
     cost += pr.reg(xw)
-    # the weight ROM with its registered read (the operand register w1)
-    cost += pr.rom(depth, pe * simd * wb)
+    # the weight ROM with its registered read (the operand register w1); in logic, the
+    # columns repeating the sign are shared
+    rom = pr.rom(depth, pe * simd * wb)
+    if not (rom.BRAM18 or rom.BRAM36 or d["w_bipolar"]):
+        used = pr.weight_bits_used(wb, xb, d["in_signed"] or d["in_bipolar"], acc, d["cols"])
+        rom = pr.rom(depth, pe * simd * used) if used < wb else rom
+    cost += rom
     # products, registered at their kept width (level 0 of the tree)
     if d["binary"]:  # XNOR: yosys folds it into the first tree level's LUTs (measured)
         pw = 1
@@ -193,10 +198,15 @@ def resources(p: Params, d: dict, part):
         tree += (pr.adder(min(p0 + 1, acc)) + pr.reg(min(p0 + 1, acc))) * (-(simd // 2))
     cost += tree * pe
     # accumulators: bias-or-running-sum select, the add, the register (with SIMD = 1 and a
-    # DSP product the DSP accumulates: its post-adder and PREG); then the skid
+    # DSP product the DSP accumulates: its post-adder and PREG, and without biases yosys's
+    # xilinx_dsp takes the select between 0 and P into the DSP's Z multiplexer, the
+    # postAddMux); then the skid
     if dsp and simd == 1:
-        cost += Cost(LUT=acc) * pe
+        cost += Cost(LUT=acc if p.in_zero_point else 0) * pe
     else:
         cost += (pr.adder(acc) + Cost(LUT=acc) + pr.reg(acc)) * pe
     cost += Cost(LUT=ab + 4, FF=2 * ab + 6)
+    # the row group's biases, BIAS[nf*AB +: AB] (constant zero without a zero point)
+    if p.in_zero_point:
+        cost += pr.const_select(nf, ab, part.dsp_widths)
     return cost

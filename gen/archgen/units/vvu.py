@@ -130,7 +130,13 @@ def resources(p: Params, d: dict, part):
     # issue: cf, tap, addr and vec counters with their compares; two stages of control
     cost = Cost(LUT=2 * sum(cw) + 8, CARRY4=sum(-(-w // 4) for w in cw), FF=sum(cw) + 2 * cw[0] + 10)
     cost += pr.reg(pe * xb)  # the input operand register
-    cost += pr.rom(depth, pe * wb)  # the weight ROM and its registered read (w1)
+    # the weight ROM and its registered read (w1); in logic, the columns repeating the
+    # sign are shared (see mvu.resources)
+    rom = pr.rom(depth, pe * wb)
+    if not (rom.BRAM18 or rom.BRAM36 or d["w_bipolar"]):
+        used = pr.weight_bits_used(wb, xb, d["in_signed"] or d["in_bipolar"], acc, d["taps"])
+        rom = pr.rom(depth, pe * used) if used < wb else rom
+    cost += rom
     if d["in_bipolar"] and d["w_bipolar"]:
         pw = 2
         prod = Cost(LUT=1)
@@ -157,4 +163,7 @@ def resources(p: Params, d: dict, part):
     cost += (Cost(LUT=acc) if dsp else pr.adder(acc) + Cost(LUT=acc)) * pe
     # the output register and the skid
     cost += pr.reg(ab) + Cost(LUT=ab + 4, FF=2 * ab + 6)
+    # the channel group's biases, BIAS[cf*AB +: AB] (constant zero without a zero point)
+    if p.in_zero_point:
+        cost += pr.const_select(cf, ab, part.dsp_widths)
     return cost
