@@ -16,7 +16,7 @@ from archgen import simulate
 from archgen.backends.hardware import plan
 from archgen.cli import main
 from archgen.config import config_from_dict
-from archgen.estimate import get_part
+from archgen.estimate import estimate, get_part
 from archgen.estimate.report import synthesize_project
 from archgen.project import write_project
 
@@ -87,7 +87,8 @@ def test_lint_clean(projects, name):
 def test_synthesizes_without_latches(projects, name):
     """Every layer and the top's plumbing through yosys synth_xilinx, as `archgen report
     --synth` runs them (one yosys per module, cached by content): no latch anywhere
-    (synthesize_project raises on one), and every module has flip-flops."""
+    (synthesize_project raises on one), every module has flip-flops, and the analytic
+    estimate holds its calibration targets on every layer."""
     need_yosys()
     d = projects(name)
     model, hw, _ = simulate.open_project(d, "verilog")
@@ -97,6 +98,14 @@ def test_synthesizes_without_latches(projects, name):
     for layer, counts in res["layers"].items():
         assert counts["FF"] > 0, layer
     assert res["total"]["LUT"] == sum(c["LUT"] for c in res["layers"].values())
+    # the analytic model's calibration (#7): DSP and BRAM equal, LUT within 25% per layer
+    # over 200 LUTs
+    est = estimate(hw, get_part(model.config.part)).to_json()["layers"]
+    for layer, y in res["layers"].items():
+        e = est[layer]
+        assert (e["DSP"], e["BRAM18"], e["BRAM36"]) == (y["DSP"], y["BRAM18"], y["BRAM36"]), layer
+        if y["LUT"] > 200:
+            assert abs(e["LUT"] - y["LUT"]) <= 0.25 * y["LUT"], (layer, e["LUT"], y["LUT"])
 
 
 def _sim(projects, name, simulator, fast=False, frames=FRAMES):
