@@ -36,3 +36,23 @@ def loaded():
         return cache[name]
 
     return get
+
+
+# The longest tests (minutes of yosys or a Verilator build and simulation each) go first,
+# so pytest-xdist spreads them over the workers instead of leaving one of them at the end
+# while the other idles.
+# (test_report_synth... stays in place: it synthesizes mlp_w1a1 as the fixture synthesis
+# does, and by then finds it in the cache.)
+LONG_FIRST = ("test_synthesizes_without_latches", "test_cnns_simulate_bit_exact",
+              "test_mlps_simulate_bit_exact_in_verilator")
+
+
+def pytest_collection_modifyitems(session, config, items):
+    def rank(item):
+        name = item.name
+        for i, prefix in enumerate(LONG_FIRST):
+            if name.startswith(prefix):
+                return i
+        return len(LONG_FIRST)
+
+    items.sort(key=rank)  # stable: the rest keep their order
