@@ -119,11 +119,6 @@ def ram_cost(depth: int, bits: int) -> Cost:
     return _lutram(depth, bits)[1]
 
 
-def bram(depth: int, bits: int) -> Cost:
-    """The block RAMs of a ``depth`` x ``bits`` memory (yosys's cheapest geometry)."""
-    return _bram(max(1, int(depth)), max(1, int(bits)))[1]
-
-
 # single-port LUT-RAM (write and asynchronous read at one address): words x bits per
 # 4-LUT group (RAM32M as 32x8, RAM64M as 64x4, 2 RAM128X1S, RAM256X1S)
 _SP_SHAPES = ((32, 8), (64, 4), (128, 2), (256, 1))

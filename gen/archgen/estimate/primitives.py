@@ -31,11 +31,6 @@ def comparator(bits: int) -> Cost:
     return Cost(LUT=bits, CARRY4=math.ceil(bits / 4))
 
 
-def const_comparator(bits: int) -> Cost:
-    """A comparison with a constant: half a LUT per bit and the carry chain."""
-    return Cost(LUT=math.ceil(bits / 2), CARRY4=math.ceil(bits / 8))
-
-
 def counter(limit: int) -> Cost:
     """A counter from 0 to ``limit`` - 1 with its wrap compare."""
     b = clog2(limit)

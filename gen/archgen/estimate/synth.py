@@ -213,10 +213,14 @@ def synthesize(jobs, family: str, workers: int | None = None, cache: Path | None
     version = yosys_version()
     workers = max(1, workers or os.cpu_count() or 1)
     show = sys.stderr.isatty() if progress is None else progress
-    todo = [j for j in jobs if _cached(_cache_path(j, family, version, cache)) is None]
-    size = max(1, min(BATCH, math.ceil(len(todo) / (2 * workers)))) if todo else 1
-    batches = [list(jobs)] if not todo else [todo[i:i + size] for i in range(0, len(todo), size)]
     results = {}
+    for job in jobs:  # the cached ones, read once
+        hit = _cached(_cache_path(job, family, version, cache))
+        if hit is not None:
+            results[job.name] = hit
+    todo = [j for j in jobs if j.name not in results]
+    size = max(1, min(BATCH, math.ceil(len(todo) / (2 * workers)))) if todo else 1
+    batches = [todo[i:i + size] for i in range(0, len(todo), size)]
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(run_batch, b, family, version, cache) for b in batches]
         if show and todo:
@@ -231,7 +235,4 @@ def synthesize(jobs, family: str, workers: int | None = None, cache: Path | None
         else:
             for fut in futures:
                 results.update(fut.result())
-    for job in jobs:  # the cached ones
-        if job.name not in results:
-            results[job.name] = _cached(_cache_path(job, family, version, cache))
     return {job.name: results[job.name] for job in jobs}
