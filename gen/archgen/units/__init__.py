@@ -8,9 +8,9 @@ from __future__ import annotations
 from types import ModuleType
 
 from ..errors import InternalError
-from . import add, argmax, concat, mvu, pool, requant, swg, thresholds, vvu
+from . import add, argmax, concat, lif, mvu, pool, requant, swg, thresholds, vvu
 
-UNITS: tuple = (mvu, swg, vvu, thresholds, requant, pool, add, concat, argmax)
+UNITS: tuple = (mvu, swg, vvu, thresholds, requant, pool, add, concat, argmax, lif)
 
 
 def _table() -> dict:
