@@ -227,9 +227,22 @@ def cmd_report(args) -> int:
     return 0
 
 
-def _not_implemented(args) -> int:
-    print(f"archgen {args.command}: not implemented in this version", file=sys.stderr)
-    return 2
+def cmd_dse(args) -> int:
+    from .dse.search import run
+
+    res = run(args.model, args.output, flow=args.flow, data=args.data,
+              trials=50 if args.trials is None else args.trials,
+              workers=1 if args.workers is None else args.workers, scheduler=args.scheduler,
+              emit_best=args.emit_best, min_fidelity=args.min_fidelity)
+    print(f"archgen: {res.new} trials ({res.complete} complete, {res.failed} failed in "
+          f"{args.output}); {len(res.pareto)} Pareto points in {args.output}/pareto.json")
+    if res.best is not None:
+        print(f"archgen: best: trial {res.best['trial']} ({res.best['rule']})"
+              + (f"; project in {args.output}/best" if args.emit_best else ""))
+    if res.interrupted:
+        print("archgen: interrupted; finished trials kept, outputs written", file=sys.stderr)
+        return 130
+    return 0
 
 
 def _demo_model() -> Path:
@@ -383,8 +396,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", metavar="D.npz")
     p.add_argument("--trials", type=int, metavar="N")
     p.add_argument("--workers", type=int, metavar="N")
-    p.add_argument("--scheduler", metavar="ADDRESS")
-    p.set_defaults(func=_not_implemented)
+    p.add_argument("--scheduler", metavar="ADDRESS",
+                   help="Dask scheduler (tcp://host:port); default: a local process pool")
+    p.add_argument("--flow", metavar="F.yaml", help="design flow (default: the built-in flow)")
+    p.add_argument("--emit-best", action="store_true",
+                   help="generate the chosen design's project into DIR/best")
+    p.add_argument("--min-fidelity", type=float, metavar="F",
+                   help="fidelity floor of --emit-best's choice (default: baseline - 0.01)")
+    p.set_defaults(func=cmd_dse)
 
     p = sub.add_parser("demo", parents=[common], help="run a bundled example end to end")
     p.add_argument("-o", "--output", default=DEMO_DIR, metavar="DIR",
