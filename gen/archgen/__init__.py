@@ -32,11 +32,38 @@ class Model:
     source: Graph  # as imported
     graph: Graph  # after every pass of the pipeline: what the hardware computes
 
-    def golden(self, *inputs) -> np.ndarray | list:
-        """Float outputs (batch first, dequantized) of the bit-accurate model."""
-        from . import golden
+    @property
+    def spiking(self) -> bool:
+        """A spiking model (from NIR): inputs and outputs are spike trains (time, batch, ...)."""
+        from .spiking import is_spiking
 
-        outs = golden.run(self.graph, *inputs)
+        return is_spiking(self.graph)
+
+    def golden(self, *inputs) -> np.ndarray | list:
+        """Float outputs (batch first, dequantized) of the bit-accurate model; spike trains
+        (time, batch, ...) for a spiking model, for any number of time steps."""
+        return self._run(self.graph, inputs, fixed_steps=False)
+
+    def _run(self, graph, inputs, fixed_steps: bool, fn=None):
+        """``fn(graph, *frames)`` (default: the golden model) on the inputs; a spiking
+        model's spike trains become frames and back.  ``fixed_steps``: the hardware's
+        time steps per sample must match the input's."""
+        from . import golden, spiking
+
+        fn = fn or golden.run
+        if not self.spiking:
+            outs = fn(graph, *inputs)
+            return outs[0] if len(outs) == 1 else outs
+        if len(inputs) != 1:
+            raise ModelError(f"model {graph.name} takes 1 spike train, got {len(inputs)} inputs")
+        frames, steps = spiking.to_frames(inputs[0], graph.inputs[0])
+        have = spiking.steps_of(graph)
+        if have != steps:
+            if fixed_steps:
+                raise ConfigError(f"snn.time_steps: the hardware is built for {have} time steps "
+                                  f"per sample, the input has {steps}")
+            graph = spiking.with_steps(graph, steps)
+        outs = [spiking.from_frames(o, steps) for o in fn(graph, frames)]
         return outs[0] if len(outs) == 1 else outs
 
     def simulate(self, *inputs, simulator: str = "verilator", project_dir=None,
@@ -74,10 +101,7 @@ class Model:
 
     def reference(self, *inputs) -> np.ndarray | list:
         """Outputs of the imported graph before any pass (for checking passes)."""
-        from . import golden
-
-        outs = golden.run(self.source, *inputs)
-        return outs[0] if len(outs) == 1 else outs
+        return self._run(self.source, inputs, fixed_steps=False)
 
 
 def load(path, config: Config | str | Path | None = None, **options) -> Model:

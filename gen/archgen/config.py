@@ -45,6 +45,42 @@ class LayerConfig:
 
 
 @dataclass(frozen=True)
+class SnnConfig:
+    """How a spiking (NIR) model's continuous neurons become integer hardware; see
+    frontend/nir.py and the README's spiking section for the semantics."""
+
+    dt: float = 1e-4  # forward-Euler time step (snnTorch's exporter assumes 1e-4)
+    membrane: str = "fixed<16,6>"  # membrane (and synaptic current) state precision
+    decay_bits: int = 16  # fraction bits of a multiplying leak: beta ~ d / 2**decay_bits
+    leak: str = "multiply"  # multiply | shift (beta = 1 - 2**-k exactly)
+    reset: str = "zero"  # zero (to NIR's v_reset) | subtract | none
+    time_steps: int | None = None  # steps per sample in hardware (state resets after them)
+
+    LEAKS = ("multiply", "shift")
+    RESETS = ("zero", "subtract", "none")
+
+    def __post_init__(self):
+        q = parse_precision(self.membrane, "snn.membrane")
+        if not q.signed:
+            raise ConfigError(f"snn.membrane: {self.membrane!r} must be signed (fixed<W,I>)")
+        if not isinstance(self.dt, (int, float)) or isinstance(self.dt, bool) or not self.dt > 0:
+            raise ConfigError(f"snn.dt: {self.dt!r} is not a positive number")
+        if not isinstance(self.decay_bits, int) or not 1 <= self.decay_bits <= 24:
+            raise ConfigError(f"snn.decay_bits: {self.decay_bits!r} is not an integer in 1..24")
+        if self.leak not in self.LEAKS:
+            raise ConfigError(f"snn.leak: {self.leak!r} is not one of {', '.join(self.LEAKS)}")
+        if self.reset not in self.RESETS:
+            raise ConfigError(f"snn.reset: {self.reset!r} is not one of {', '.join(self.RESETS)}")
+        t = self.time_steps
+        if t is not None and (not isinstance(t, int) or isinstance(t, bool) or t < 1):
+            raise ConfigError(f"snn.time_steps: {t!r} is not a positive integer")
+
+    @property
+    def state(self) -> QuantSpec:
+        return parse_precision(self.membrane, "snn.membrane")
+
+
+@dataclass(frozen=True)
 class Config:
     default_precision: str = "fixed<16,6>"
     weight_precision: str | None = None  # defaults to default_precision
@@ -54,6 +90,7 @@ class Config:
     target_fps: float | None = None
     part: str = "xc7z020clg400-1"
     layers: dict = field(default_factory=dict)
+    snn: SnnConfig = field(default_factory=SnnConfig)
 
     REQUANT = ("auto", "thresholds", "multiply_shift")
     STRATEGIES = ("dataflow", "latency")
@@ -87,7 +124,8 @@ class Config:
         return parse_precision(text, f"layers.{layer}.weight_precision")
 
     def to_json(self) -> dict:
-        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "layers"}
+        out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("layers", "snn")}
+        out["snn"] = {f.name: getattr(self.snn, f.name) for f in fields(self.snn)}
         out["layers"] = {k: {f.name: getattr(v, f.name) for f in fields(v)
                              if getattr(v, f.name) is not None}
                          for k, v in sorted(self.layers.items())}
@@ -117,8 +155,14 @@ def config_from_dict(data: dict, where: str = "config") -> Config:
             raise ConfigError(f"{where}: layers.{name} must be a mapping")
         _check_keys(body, layer_keys, f"{where}: layers.{name}")
         layers[str(name)] = LayerConfig(**body)
+    raw_snn = data.pop("snn", None)
+    raw_snn = {} if raw_snn is None else raw_snn
+    if not isinstance(raw_snn, dict):
+        raise ConfigError(f"{where}: snn must be a mapping of spiking-model settings")
+    _check_keys(raw_snn, {f.name for f in fields(SnnConfig)}, f"{where}: snn")
     try:
-        return Config(layers=layers, **data)
+        snn = SnnConfig(**raw_snn)
+        return Config(layers=layers, snn=snn, **data)
     except TypeError as e:
         raise ConfigError(f"{where}: {e}") from None
 

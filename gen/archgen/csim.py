@@ -174,6 +174,7 @@ def csim_project(project_dir, arrays, opened=None) -> CsimResult:
     has it.  Raises VerificationError naming the first differing frame and element."""
     import numpy as np
 
+    from . import spiking
     from .errors import VerificationError
     from .project import json_text, write_atomic
     from .simulate import from_beats, open_project, to_beats
@@ -183,6 +184,7 @@ def csim_project(project_dir, arrays, opened=None) -> CsimResult:
     project_dir = Path(project_dir)
     model, hw, _ = opened or open_project(project_dir, "hls")
     sources, includes = project_sources(project_dir)
+    arrays, steps = spiking.frames_in(hw.graph, arrays, project_dir)
     codes = hw.input_codes(arrays)
     expected = hw.output_codes(codes)
     fin = [to_beats(c, hw.input.lanes, hw.input.bits, hw.input.bipolar) for c in codes]
@@ -229,6 +231,7 @@ def csim_project(project_dir, arrays, opened=None) -> CsimResult:
               **estimate_cycles(hw, n), "cycles_source": "estimate", "simulator": "csim",
               "clock_mhz": model.config.clock_mhz}
     report["frames_per_second"] = round(model.config.clock_mhz * 1e6 / report["interval_cycles"], 3)
+    report = spiking.report(steps, report)
     reports = project_dir / "reports"
     reports.mkdir(exist_ok=True)
     write_atomic(reports / "csim.json", json_text(report))
@@ -248,4 +251,4 @@ def csim_project(project_dir, arrays, opened=None) -> CsimResult:
     if res.returncode != 0:  # the testbench saw what the element comparison did not
         raise VerificationError(f"{project_dir}: C simulation: {res.stdout.strip()[-500:]} "
                                 f"(log: {work / 'csim.log'})")
-    return CsimResult(hw.outputs(out_codes), report)
+    return CsimResult(spiking.frames_out(hw.outputs(out_codes), steps), report)

@@ -401,6 +401,11 @@ def open_project(project_dir: Path, backend: str):
         raise ConfigError(f"{model_file}: the project's copy of the model is missing")
     config = config_from_dict(manifest["config"], f"{project_dir}/manifest.json config")
     model = load(model_file, config)
+    edits = manifest.get("options", {}).get("dse_edits")
+    if edits:  # a design of `archgen dse --emit-best`: its IR edits, again
+        from .dse.tasks import replay
+
+        model = replay(model, edits)
     return model, plan(model.graph), manifest
 
 
@@ -409,6 +414,7 @@ def simulate_project(project_dir, arrays, simulator: str | None = None, waves: b
     """Stream ``arrays`` (float model inputs) through the project's RTL; compare with golden.
 
     ``opened``: the (model, plan, manifest) of ``open_project`` when the caller has it."""
+    from . import spiking
     from .errors import VerificationError
     from .project import json_text, write_atomic
 
@@ -418,6 +424,7 @@ def simulate_project(project_dir, arrays, simulator: str | None = None, waves: b
     model, hw, _ = opened or open_project(project_dir, "verilog")
     shown = Path(project_dir)  # as given, for messages
     project_dir = shown.resolve()  # the simulator runs in a folder of its own
+    arrays, steps = spiking.frames_in(hw.graph, arrays, shown)
     codes = hw.input_codes(arrays)
     expected = hw.output_codes(codes)
     fin = [to_beats(c, hw.input.lanes, hw.input.bits, hw.input.bipolar) for c in codes]
@@ -432,7 +439,7 @@ def simulate_project(project_dir, arrays, simulator: str | None = None, waves: b
     n = len(codes)
     res = run_streams(bench, simulator, work, {"s_axis": fin}, {"m_axis": fout}, stall=stall,
                       seed=seed, waves=waves, log=work / "sim.log",
-                      timeout_cycles=_timeout(hw))
+                      timeout_cycles=_timeout(hw), warmup=spiking.warmup(steps))
     got = res["received"]["m_axis"]
     if res["mismatch"] is not None and res["mismatch"].get("phase") == "measure":
         # the first frames (cycled) went through without stalls and already differed
@@ -459,6 +466,7 @@ def simulate_project(project_dir, arrays, simulator: str | None = None, waves: b
               "clock_mhz": model.config.clock_mhz, "stall_probability": stall}
     if res["interval_cycles"]:
         report["frames_per_second"] = round(model.config.clock_mhz * 1e6 / res["interval_cycles"], 3)
+    report = spiking.report(steps, report)
     reports = project_dir / "reports"
     reports.mkdir(exist_ok=True)
     write_atomic(reports / "sim.json", json_text(report))
@@ -477,7 +485,7 @@ def simulate_project(project_dir, arrays, simulator: str | None = None, waves: b
             f"frame {frame}, element {elem} (index {tuple(int(v) for v in idx)}): RTL "
             f"{int(out_codes[frame].reshape(-1)[elem])}, golden {int(expected[frame].reshape(-1)[elem])}; "
             f"{mismatches} elements differ in all (reports/sim.json)")
-    return SimResult(hw.outputs(out_codes), report)
+    return SimResult(spiking.frames_out(hw.outputs(out_codes), steps), report)
 
 
 def _timeout(hw) -> int:

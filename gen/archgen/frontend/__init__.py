@@ -1,4 +1,4 @@
-"""Model importers: ONNX (QONNX, QDQ, float) and, later, NIR."""
+"""Model importers: ONNX (QONNX, QDQ, float) and NIR (spiking networks)."""
 
 from __future__ import annotations
 
@@ -15,4 +15,11 @@ def load_model(path, config: Config | None = None):
         from .onnx import load_onnx
 
         return load_onnx(p, config)
-    raise ModelError(f"{p}: unknown model type {p.suffix or '(no extension)'!r} (supported: .onnx)")
+    if p.suffix.lower() == ".nir":
+        from .nir import load_nir
+
+        if not p.is_file():
+            raise ModelError(f"{p}: model file not found")
+        return load_nir(p, config or Config())
+    raise ModelError(f"{p}: unknown model type {p.suffix or '(no extension)'!r} "
+                     "(supported: .onnx, .nir)")

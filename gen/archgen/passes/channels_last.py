@@ -19,7 +19,7 @@ from ..config import Config
 from ..errors import InternalError, UnsupportedOpError
 from ..ir import Graph, Node, Tensor, ops
 from ..ir.graph import sanitize
-from ..units import requant, thresholds
+from ..units import lif, requant, thresholds
 
 
 def _to_last(shape):
@@ -176,6 +176,9 @@ def _move_op(op, node, rank, graph):
         return replace(op, axis=_axis(op.axis, nd), spec=_spec(op.spec, nd))
     if isinstance(op, (thresholds.Params, requant.Params)):
         return replace(op, axis=_axis(op.axis, nd), spec=_spec(op.spec, nd))
+    if isinstance(op, lif.Params):  # per-neuron constants move with the neurons
+        return replace(op, **{k: ops.const(_const(getattr(op, k), nd)) for k in lif.CONSTANTS
+                              if getattr(op, k) is not None})
     if isinstance(op, ops.Concat):
         return ops.Concat(_axis(op.axis, nd))
     if isinstance(op, (ops.Softmax,)):

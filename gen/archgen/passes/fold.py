@@ -9,7 +9,7 @@ Three sources, in order of precedence:
   them faster would only cost area);
 * otherwise 1 (fully folded: least area).
 
-Units without their own folding (thresholds, requant, add, concat, argmax, and the
+Units without their own folding (thresholds, requant, add, concat, argmax, lif, and the
 sliding-window generator in front of a convolution) take lanes from their streams: the
 window generator produces what its convolution consumes, an elementwise unit keeps its
 producer's lanes (reduced to a divisor of its channels), so no width converter is needed
@@ -26,9 +26,10 @@ import numpy as np
 from ..config import Config
 from ..errors import ConfigError
 from ..ir import Graph
-from ..units import add, argmax, concat, mvu, pool, requant, swg, thresholds, vvu
+from ..units import add, argmax, concat, lif, mvu, pool, requant, swg, thresholds, vvu
 
-ELEMENTWISE = (thresholds.Params, requant.Params, add.Params, concat.Params, argmax.Params)
+ELEMENTWISE = (thresholds.Params, requant.Params, add.Params, concat.Params, argmax.Params,
+               lif.Params)
 
 
 def divisors(n: int) -> list:
