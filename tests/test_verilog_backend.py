@@ -82,8 +82,35 @@ def test_lint_clean(projects, name):
     lint(sorted((d / "rtl").glob("*.v")), top)
 
 
+# cnn_qoperator_int8 is cnn_qdq_int8 in onnxruntime's other format: every one of its layer
+# modules is the same Verilog as one of cnn_qdq_int8's (test_same_layers_as_qdq), so its
+# synthesis, 3 minutes of CPU, runs only in the slow tier
+SYNTH_SLOW = ("cnn_qoperator_int8",)
+
+
+def _layer_bodies(d) -> dict:
+    """{module: its text with its own name and first comment line blanked}."""
+    import re
+
+    hw = json.loads((d / "hardware.json").read_text())
+    out = {}
+    for ly in hw["layers"]:
+        name = ly["module"]
+        text = (d / "rtl" / f"{name}.v").read_text()
+        out[name] = re.sub(r"\b" + re.escape(name) + r"\b", "M", text.split("\n", 1)[1])
+    return out
+
+
+def test_same_layers_as_qdq(projects):
+    qdq = set(_layer_bodies(projects("cnn_qdq_int8")).values())
+    qop = _layer_bodies(projects("cnn_qoperator_int8"))
+    assert len(qop) >= 15
+    assert all(body in qdq for body in qop.values()), [m for m, b in qop.items() if b not in qdq]
+
+
 @pytest.mark.synth
-@pytest.mark.parametrize("name", FIXTURES)
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in SYNTH_SLOW
+                                  else n for n in FIXTURES])
 def test_synthesizes_without_latches(projects, name):
     """Every layer and the top's plumbing through yosys synth_xilinx, as `archgen report
     --synth` runs them (one yosys per module, cached by content): no latch anywhere

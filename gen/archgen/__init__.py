@@ -116,9 +116,9 @@ def load(path, config: Config | str | Path | None = None, **options) -> Model:
     if not isinstance(config, Config):
         config = load_config(config, **options)
     elif options:
-        from dataclasses import replace
+        from .config import config_from_dict, merge_options
 
-        config = replace(config, **options)
+        config = config_from_dict(merge_options(config.to_json(), options), "options")
     source = load_model(path, config)
     _check_layer_names(config, source)
     graph = run_pipeline(source, config)

@@ -33,6 +33,8 @@ def _overrides(args) -> dict:
     for key in ("default_precision", "strategy", "clock_mhz", "target_fps", "part"):
         if getattr(args, key, None) is not None:
             out[key] = getattr(args, key)
+    if getattr(args, "time_steps", None) is not None:
+        out["snn"] = {"time_steps": args.time_steps}
     return out
 
 
@@ -324,6 +326,9 @@ def _model_options(p, config=True):
         p.add_argument("--config", metavar="CFG.yaml", help="YAML configuration file")
     p.add_argument("--default-precision", metavar="P",
                    help="precision of float tensors quantized by archgen, e.g. fixed<16,6>")
+    p.add_argument("--time-steps", metavar="T", type=int, default=None,
+                   help="spiking models (.nir): time steps per sample the hardware is built "
+                        "for (snn.time_steps)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -346,7 +351,7 @@ def build_parser() -> argparse.ArgumentParser:
     sub.required = True
 
     p = sub.add_parser("golden", parents=[common], help="bit-accurate numpy execution")
-    p.add_argument("model", metavar="MODEL", help="model file (.onnx)")
+    p.add_argument("model", metavar="MODEL", help="model file (.onnx or .nir)")
     p.add_argument("-i", "--input", required=True, metavar="X.npy", help="inputs, batch first")
     p.add_argument("-o", "--output", required=True, metavar="Y.npy",
                    help="outputs (float64 .npy; .npz for several outputs)")
@@ -354,7 +359,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_golden)
 
     p = sub.add_parser("generate", parents=[common], help="write the accelerator project folder")
-    p.add_argument("model", metavar="MODEL", help="model file (.onnx)")
+    p.add_argument("model", metavar="MODEL", help="model file (.onnx or .nir)")
     p.add_argument("-o", "--output", required=True, metavar="DIR", help="project folder")
     p.add_argument("--backend", choices=("verilog", "hls", "all"), default=None)
     p.add_argument("--strategy", choices=("dataflow", "latency"), default=None)

@@ -184,7 +184,18 @@ def load_config(path: str | Path | None, **overrides) -> Config:
         where = str(p)
     else:
         where = "options"
-    data = dict(data) if isinstance(data, dict) else data
-    if isinstance(data, dict):
-        data.update({k: v for k, v in overrides.items() if v is not None})
+    data = merge_options(data, overrides) if isinstance(data, dict) else data
     return config_from_dict(data, where)
+
+
+def merge_options(data: dict, overrides: dict) -> dict:
+    """``data`` (a config mapping) with the options that are not None; an ``snn`` mapping
+    updates the config's own key by key."""
+    out = dict(data)
+    for k, v in overrides.items():
+        if v is None:
+            continue
+        if k == "snn" and isinstance(v, dict) and isinstance(out.get("snn"), dict):
+            v = {**out["snn"], **v}
+        out[k] = v
+    return out

@@ -141,6 +141,12 @@ def write_project(model, out_dir, force: bool = False, backends=(), options: dic
     """
     backends = check_backends(backends)
     out_dir = Path(out_dir)
+    from .spiking import is_spiking, steps_of
+
+    if is_spiking(model.graph) and not steps_of(model.graph):
+        raise ConfigError(f"{model.path}: a spiking model's hardware is built for a number of "
+                          "time steps per sample: give --time-steps T (or snn.time_steps in "
+                          "the config)")
     files = {
         "ir.json": json_text(model.graph.to_json()),
         "ir.txt": str(model.graph) + "\n",

@@ -206,7 +206,7 @@ def frames_text(frames) -> str:
 def files(model) -> dict:
     """Every file of the HLS backend, by path in the project folder."""
     from .hardware import plan
-    from .verilog import VECTOR_FRAMES, layer_table, random_codes, vectors
+    from .verilog import layer_table, random_codes, vectors
 
     hw = plan(model.graph)
     func = top_name(hw)
@@ -216,7 +216,7 @@ def files(model) -> dict:
     ctx = {"func": func, "model": model.path.name, "input": hw.input.to_json(),
            "output": hw.output.to_json(), "part": model.config.part,
            "clock_mhz": model.config.clock_mhz, "period_ns": f"{1000.0 / model.config.clock_mhz:.3f}",
-           "layers": layer_table(hw), "frames": VECTOR_FRAMES,
+           "layers": layer_table(hw), "frames": len(vec["inputs"]["s_axis"]),
            "headers": sorted(k for k in fw if k.endswith(".h"))}
     out[f"{FOLDER}/tb/tb.cpp"] = render("hls/tb.cpp.j2", **ctx)
     out[f"{FOLDER}/tb/tb_data/inputs.txt"] = frames_text(vec["inputs"]["s_axis"])

@@ -160,9 +160,14 @@ def vectors(hw, codes) -> dict:
 
 
 def random_codes(hw, frames: int = VECTOR_FRAMES, seed: int = VECTOR_SEED):
+    """Random input codes of ``frames`` frames (whole samples of a spiking model)."""
     import numpy as np
 
     from ..ir.types import QuantSpec
+    from ..spiking import steps_of
+
+    steps = steps_of(hw.graph)
+    frames = steps * -(-frames // steps) if steps else frames
 
     t = hw.graph.tensors[hw.input.tensor]
     q: QuantSpec = t.quant
@@ -176,6 +181,7 @@ def files(model) -> dict:
     """Every file of the Verilog backend, by path in the project folder."""
     from ..project import json_text
     from ..resources import resource_dir
+    from ..spiking import steps_of, warmup
     from .hardware import plan
 
     hw = plan(model.graph)
@@ -183,7 +189,8 @@ def files(model) -> dict:
     rtl = sorted(k[4:] for k in out if k.endswith(".v"))
     mems = sorted(k[4:] for k in out if k.endswith(".mem"))
     bench = {"clock_ns": round(1000.0 / model.config.clock_mhz, 6), "seed": 1, "stall": 0.3,
-             "warmup": 3, "timeout_cycles": 1_000_000, **vectors(hw, random_codes(hw))}
+             "warmup": warmup(steps_of(hw.graph)), "timeout_cycles": 1_000_000,
+             **vectors(hw, random_codes(hw))}
     out["sim/vectors.json"] = json_text(bench)
     out["sim/harness.py"] = (resource_dir("sim") / "cells" / "harness.py").read_text()
     out["sim/test_accelerator.py"] = (resource_dir("sim") / "test_accelerator.py").read_text()
