@@ -222,11 +222,11 @@ def test_verbose_logs_passes(capsys, model, x_file, tmp_path):
 
 
 # -- other commands, usage -------------------------------------------------------------------
-@pytest.mark.parametrize("argv", [["dse", "m.onnx", "-o", "d", "--trials", "3"]])
-def test_not_implemented_commands(capsys, argv):
-    code, out, err = run_cli(capsys, *argv)
+def test_dse_missing_model(capsys, tmp_path):
+    code, out, err = run_cli(capsys, "dse", tmp_path / "m.onnx", "-o", tmp_path / "d",
+                             "--trials", "3")
     assert code == 2
-    assert err.strip() == f"archgen {argv[0]}: not implemented in this version"
+    assert err.strip() == f"archgen: error: {tmp_path / 'm.onnx'}: model file not found"
 
 
 @pytest.mark.parametrize("argv", [[], ["golden"], ["generate", "m.onnx"], ["frobnicate"],

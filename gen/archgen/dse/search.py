@@ -49,6 +49,16 @@ def _distribution(free):
     return FloatDistribution(float(free.low), float(free.high), log=free.log, step=free.step)
 
 
+def _gentlest(p: Param):
+    """A parameter's least aggressive value: most bits, least pruning, else the first."""
+    f = p.free
+    if f.kind == "choice":
+        return f.choices[0]
+    if p.arg.endswith("bits"):
+        return f.high
+    return f.low
+
+
 def check_out_dir(out_dir: Path) -> None:
     """A DSE folder is new, empty, or one a previous search wrote (it has the study)."""
     if out_dir.exists() and not out_dir.is_dir():
@@ -154,7 +164,8 @@ class _Dask:
     def wait(self, pending):
         from distributed import wait
 
-        return set(wait(list(pending), return_when="FIRST_COMPLETED").done)
+        with self.client.as_current():
+            return set(wait(list(pending), return_when="FIRST_COMPLETED").done)
 
     def close(self):
         self.client.close()
@@ -224,6 +235,8 @@ def run(model, out_dir, flow=None, data=None, trials: int = 50, workers: int = 1
         base = ctx.design()
         study.set_user_attr("baseline", {"metrics": measure(base, ctx),
                                          "design": describe(base)})
+        if space:  # the least aggressive point first: the high-fidelity end of the front
+            study.enqueue_trial({p.name: _gentlest(p) for p in space})
     dists = {p.name: _distribution(p.free) for p in space}
     if scheduler:
         ex = _Dask(scheduler, workers if workers and workers > 1 else None, ctx)
