@@ -186,6 +186,31 @@ def _range_after_leak(p: Params, decays: np.ndarray) -> tuple[int, int]:
     return int(min(e.min() for e in ends)), int(max(e.max() for e in ends))
 
 
+def _check_constants(p: Params, col: dict) -> None:
+    """Constants the hardware holds exactly: decays in their unsigned fields, and every
+    state in [lo, hi] after a reset (the state is stored at the state width): reset values
+    in range, and no subtractive reset by a negative threshold (v - threshold > hi)."""
+    lo, hi = p.state.lo, p.state.hi
+    decays = [col["decay"]] + ([col["decay_syn"]] if p.model == "cuba" else [])
+    top = (1 << p.decay_bits) if p.leak == "multiply" else None
+    for d in decays if p.leak != "none" else []:
+        if d.min() < 0 or (top is not None and d.max() > top):
+            raise InternalError(f"{p.model}: decays [{d.min()}, {d.max()}] outside [0, "
+                                f"{top if top is not None else 'inf'}] ({p.leak} leak)")
+    if not p.spiking:
+        return
+    thr, rv = col["threshold"], col["reset_value"]
+    if thr.max() > hi or thr.min() < lo - 1:
+        raise InternalError(f"{p.model}: thresholds [{thr.min()}, {thr.max()}] outside the "
+                            f"state range [{lo} - 1, {hi}]")
+    if p.reset == "subtract" and thr.min() < 0:
+        raise InternalError(f"{p.model}: a subtractive reset by the negative threshold "
+                            f"{thr.min()} leaves the state range [{lo}, {hi}]")
+    if p.reset == "zero" and (rv.min() < lo or rv.max() > hi):
+        raise InternalError(f"{p.model}: reset values [{rv.min()}, {rv.max()}] outside the "
+                            f"state range [{lo}, {hi}]")
+
+
 def derive(p: Params, ins, outs) -> dict:
     """Lanes, beats per step, table geometry and the datapath widths: input code, drive
     (shifted input + bias), the sum before saturation, state and product."""
@@ -212,6 +237,8 @@ def derive(p: Params, ins, outs) -> dict:
                   else signed_width(0, int(rows[:, [0, 1]].max(initial=1))) - 1 if p.leak == "shift"
                   else 1)
     blo, bhi = int(col["bias"].min()), int(col["bias"].max())
+    _check_constants(p, col)
+    thr = col["threshold"] if p.spiking else np.zeros(1, np.int64)
     decays = rows[:, [0, 1]] if p.model == "cuba" else rows[:, [0]]
     no_leak = p.leak == "none" or (p.leak == "multiply" and bool((decays == 1 << p.decay_bits).all()))
     return {"in_lanes": [p.pe], "out_lanes": [p.pe], "neurons": n, "channels": c,
@@ -224,6 +251,8 @@ def derive(p: Params, ins, outs) -> dict:
             "sum_bits": signed_width(sum_lo, sum_hi), "decay_bits": decay_bits,
             "no_leak": no_leak, "prod_bits": w + decay_bits + 1,
             "bias_bits": signed_width(min(blo, 0), max(bhi, 0)),
+            "threshold_bits": signed_width(min(p.state.lo, int(thr.min())),
+                                           max(p.state.hi, int(thr.max()))),
             "out_bits": 1 if p.spiking else w, "synapses": 0}
 
 
