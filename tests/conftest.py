@@ -44,6 +44,7 @@ def loaded():
 # (test_report_synth... stays in place: it synthesizes mlp_w1a1 as the fixture synthesis
 # does, and by then finds it in the cache.)
 LONG_FIRST = ("test_synthesizes_without_latches", "test_cnns_simulate_bit_exact",
+              "test_rtl_equals_golden_and_snntorch",
               "test_mlps_simulate_bit_exact_in_verilator")
 
 

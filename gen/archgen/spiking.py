@@ -91,3 +91,28 @@ def report(steps: int, rep: dict) -> dict:
         out["cycles_per_step"] = rep["interval_cycles"]
         out["cycles_per_sample"] = rep["interval_cycles"] * steps
     return out
+
+
+def summary(hw, interval: int) -> dict | None:
+    """The spiking figures of a hardware plan (resources.json "snn"): neurons, synapses
+    (nonzero weights times the positions they are applied at), membrane state memory, and
+    cycles per time step (the accelerator's interval: a frame is one step)."""
+    if not is_spiking(hw.graph):
+        return None
+    steps = steps_of(hw.graph)
+    rows, syn_total = [], 0
+    for ly in hw.layers:
+        op = ly.node.op
+        if isinstance(op, lif.Params):
+            d = ly.hw
+            rows.append({"layer": ly.name, "model": op.model, "neurons": d["neurons"],
+                         "state_bits": d["state_words"] * d["state_words_bits"],
+                         "state_words": d["state_words"], "lanes": op.pe})
+        elif hasattr(op, "weight"):
+            out = hw.graph.tensors[ly.outs[0].name]
+            positions = int(np.prod(out.shape[:-1], dtype=np.int64))
+            syn_total += int(np.count_nonzero(op.weight)) * positions
+    return {"time_steps": steps, "neurons": sum(r["neurons"] for r in rows),
+            "synapses": syn_total, "state_bits": sum(r["state_bits"] for r in rows),
+            "cycles_per_step": interval, "cycles_per_sample": interval * steps if steps else None,
+            "neuron_layers": rows}

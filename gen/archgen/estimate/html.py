@@ -48,6 +48,7 @@ def render_report(data: dict) -> str:
             _section("Resources", _resource_table(data),
                      "BRAM (18K units) counts a BRAM36 as two BRAM18, as Vitis HLS does."),
             _section("Utilization of the part", _util_chart(data)),
+            _snn_section(data.get("snn")),
             _section("Cycles per layer", _cycles_chart(est, data),
                      "Each layer's interval (cycles per frame); the slowest layer sets the "
                      "accelerator's interval."),
@@ -330,6 +331,26 @@ def _cells_section(synth: dict) -> str:
     return ("<section><details><summary>yosys cells per layer</summary><div class=\"scroll\">"
             f"<table class=\"num cells\"><thead>{head}</thead><tbody>{rows}</tbody></table>"
             "</div></details></section>")
+
+
+def _snn_section(snn: dict | None) -> str:
+    """Spiking models: neurons, synapses, membrane state and cycles per time step."""
+    if not snn:
+        return ""
+    head = ("<table><tr><th>time steps</th><th>neurons</th><th>synapses</th>"
+            "<th>state memory (bits)</th><th>cycles / step</th><th>cycles / sample</th></tr>"
+            f"<tr><td>{snn['time_steps']}</td><td>{_fmt(snn['neurons'])}</td>"
+            f"<td>{_fmt(snn['synapses'])}</td><td>{_fmt(snn['state_bits'])}</td>"
+            f"<td>{_fmt(snn['cycles_per_step'])}</td><td>{_fmt(snn['cycles_per_sample'])}</td>"
+            "</tr></table>")
+    rows = "".join(f"<tr><td>{_e(r['layer'])}</td><td>{_e(r['model'])}</td>"
+                   f"<td>{_fmt(r['neurons'])}</td><td>{r['lanes']}</td>"
+                   f"<td>{_fmt(r['state_words'])}</td><td>{_fmt(r['state_bits'])}</td></tr>"
+                   for r in snn["neuron_layers"])
+    layers = ("<table><tr><th>neuron layer</th><th>model</th><th>neurons</th><th>lanes</th>"
+              f"<th>state words</th><th>state bits</th></tr>{rows}</table>")
+    return _section("Spiking network", head + layers,
+                    "A frame is one time step; membrane state persists over a sample's steps.")
 
 
 def _section(title: str, content: str, note: str = "") -> str:

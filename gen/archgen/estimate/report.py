@@ -33,6 +33,11 @@ def report_project(project_dir, synth: bool = False, part: str | None = None,
             "family": the_part.family, "capacity": the_part.capacity(),
             "backends": manifest.get("backends", []),
             "estimate": est.to_json()}
+    from ..spiking import summary
+
+    snn = summary(hw, est.interval)
+    if snn is not None:
+        data["snn"] = snn
     if synth:
         if "verilog" not in data["backends"]:
             raise ConfigError(f"{project_dir}: --synth synthesizes the Verilog of the project, "

@@ -1,0 +1,140 @@
+"""Spiking fixtures through the backends: generated Verilog simulated (Verilator, Icarus) and
+HLS C-simulated, bit-exact against the golden model and spike for spike equal to snnTorch;
+the CLI with spike trains; cycles per time step in sim.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import archgen
+from archgen import simulate
+from archgen.backends.hardware import plan
+from archgen.cli import main
+from archgen.estimate.model import estimate
+from archgen.estimate.parts import get_part
+from cellsim import lint, need, need_yosys
+
+FIX = Path(__file__).parent / "fixtures"
+T = 20
+# folding for short simulations: the conv layer's 4 outputs x 2 channels per cycle
+LAYERS = {"snn_conv": {"t_0": {"pe": 4, "simd": 2}, "t_4": {"pe": 10, "simd": 4}}}
+CYCLES_PER_STEP = {"snn_dense": 16 * 24, "snn_conv": 8 * 8 * 9, "snn_cuba": 16 * 12}
+
+
+def _data(name):
+    d = np.load(FIX / f"{name}.npz")
+    return d["x"], d["y"]
+
+
+def _model(name):
+    return archgen.load(FIX / f"{name}.nir", snn={"time_steps": T}, layers=LAYERS.get(name, {}))
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("name,simulator", [
+    ("snn_conv", "verilator"), ("snn_dense", "icarus"), ("snn_cuba", "icarus"),
+    pytest.param("snn_dense", "verilator", marks=pytest.mark.slow),
+    pytest.param("snn_conv", "icarus", marks=pytest.mark.slow)])
+def test_rtl_equals_golden_and_snntorch(tmp_path, name, simulator):
+    need(simulator)
+    x, y = _data(name)
+    x, y = x[:, :2], y[:, :2]  # 2 samples of 20 steps under random stalls
+    model = _model(name)
+    got = model.simulate(x, simulator=simulator, project_dir=tmp_path / "p")
+    assert np.array_equal(got, model.golden(x))
+    assert np.array_equal(got, y)
+    rep = json.loads((tmp_path / "p" / "reports" / "sim.json").read_text())
+    assert rep["mismatches"] == 0 and rep["time_steps"] == T and rep["samples"] == 2
+    assert rep["cycles_per_step"] == CYCLES_PER_STEP[name]
+    assert rep["cycles_per_sample"] == T * CYCLES_PER_STEP[name]
+    # the analytic model predicts the interval the simulation measures
+    assert estimate(plan(model.graph), get_part("xc7z020")).interval == rep["cycles_per_step"]
+
+
+@pytest.mark.parametrize("name", ["snn_dense", "snn_conv", "snn_cuba"])
+def test_csim_equals_golden_and_snntorch(tmp_path, name):
+    from hlscell import need as need_csim
+
+    need_csim()
+    x, y = _data(name)
+    model = _model(name)
+    got = model.csim(x, project_dir=tmp_path / "p")
+    assert np.array_equal(got, y)  # all 16 samples
+    rep = json.loads((tmp_path / "p" / "reports" / "csim.json").read_text())
+    assert rep["mismatches"] == 0 and rep["samples"] == 16 and rep["time_steps"] == T
+
+
+@pytest.mark.sim
+def test_generated_snn_rtl_is_lint_clean(tmp_path):
+    for name in ("snn_dense", "snn_cuba"):
+        d = tmp_path / name
+        from archgen.project import write_project
+
+        write_project(_model(name), d, backends=("verilog",))
+        top = json.loads((d / "hardware.json").read_text())["top"]
+        lint(sorted((d / "rtl").glob("*.v")), top)
+
+
+@pytest.mark.synth
+@pytest.mark.slow  # ~1 min of yosys; the default tier synthesizes the lif cell (test_cell_lif)
+def test_snn_layers_synthesize_without_latches(tmp_path):
+    """The dense fixture's layers (mvu, lif with its state RAM) through yosys synth_xilinx."""
+    from archgen.estimate.report import synthesize_project
+    from archgen.project import write_project
+
+    need_yosys()
+    model = _model("snn_dense")
+    d = tmp_path / "p"
+    write_project(model, d, backends=("verilog",))
+    hw = plan(model.graph)
+    res = synthesize_project(d, hw, get_part("xc7z020"), workers=1, progress=False,
+                             cache=simulate.cache_root() / "synth")
+    for layer, counts in res["layers"].items():
+        assert counts["FF"] > 0, layer
+    lifs = [ly.name for ly in hw.layers if ly.node.op.kind() == "lif"]
+    assert lifs and all(res["layers"][n]["LUT"] > 0 for n in lifs)
+
+
+def test_cli_generate_and_sim_spike_trains(tmp_path, capsys):
+    need("icarus")
+    x, y = _data("snn_dense")
+    np.save(tmp_path / "x.npy", x[:, :1])
+    np.save(tmp_path / "x5.npy", x[:5, :1])
+    model = str(FIX / "snn_dense.nir")
+    out = tmp_path / "p"
+    # the hardware needs its time steps
+    assert main(["generate", model, "-o", str(out)]) == 2
+    assert "--time-steps" in capsys.readouterr().err
+    assert not out.exists()
+    assert main(["generate", model, "-o", str(out), "--time-steps", str(T),
+                 "--backend", "verilog"]) == 0
+    assert main(["sim", str(out), "-i", str(tmp_path / "x.npy"), "-o", str(tmp_path / "y.npy"),
+                 "--simulator", "icarus"]) == 0
+    assert np.array_equal(np.load(tmp_path / "y.npy"), y[:, :1])
+    capsys.readouterr()
+    assert main(["sim", str(out), "-i", str(tmp_path / "x5.npy"), "-o",
+                 str(tmp_path / "y5.npy"), "--simulator", "icarus"]) == 2
+    err = capsys.readouterr().err
+    assert "built for 20 time steps" in err and "the input has 5" in err
+
+
+def test_report_has_spiking_figures(tmp_path):
+    from archgen.estimate.report import report_project
+    from archgen.project import write_project
+
+    model = _model("snn_dense")
+    write_project(model, tmp_path / "p", backends=("verilog",))
+    data = report_project(tmp_path / "p")
+    snn = data["snn"]
+    weights = [n.op.weight for n in model.graph.nodes if n.op.kind() == "mvu"]
+    assert snn["time_steps"] == T and snn["neurons"] == 24 + 8
+    assert snn["synapses"] == sum(int(np.count_nonzero(w)) for w in weights) > 500
+    assert snn["state_bits"] == (24 + 8) * 16  # membrane fixed<16,6>, one word per neuron
+    assert snn["cycles_per_step"] == CYCLES_PER_STEP["snn_dense"]
+    assert snn["cycles_per_sample"] == T * CYCLES_PER_STEP["snn_dense"]
+    html = (tmp_path / "p" / "reports" / "report.html").read_text()
+    assert "Spiking network" in html and "cycles / step" in html
