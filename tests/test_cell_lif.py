@@ -26,7 +26,8 @@ def _const(rng, table, shape, lo, hi):
 
 def _case(seed, shape, pe, xq, model="lif", leak="multiply", reset="zero", table="channel",
           state=None, frac=6, in_shift=0, steps=4, samples=2, reset_value=False,
-          bias=(-40, 40), thr=(200, 900), x_mean=0.3, saturate=False, identity=False):
+          bias=(-40, 40), thr=(200, 900), x_mean=0.3, saturate=False, identity=False, checks=True,
+          thr_edges=False):
     """A neuron layer on (samples * steps,) + shape currents (signed currents drawn around
     ``x_mean`` times their top code, so some neurons spike and some go negative)."""
     rng = np.random.default_rng(seed)
@@ -35,14 +36,18 @@ def _case(seed, shape, pe, xq, model="lif", leak="multiply", reset="zero", table
     if leak == "multiply":
         dr = (1 << frac, 1 << frac) if identity else (1 << (frac - 1), 1 << frac)
     elif leak == "shift":
-        dr = (0, 5)
+        dr = (0, state.bits + 1)  # shifts past the state width too
     else:
         dr = (0, 0)
     decay = _const(rng, table, shape, *dr)
     dsyn = _const(rng, table, shape, *dr) if model == "cuba" else None
     rv = _const(rng, table, shape, lo // 4, thr[0] // 2) if reset_value else np.zeros(1, np.int64)
-    op = lif.Params(model, state, decay=decay, bias=_const(rng, table, shape, *bias),
-                    threshold=_const(rng, table, shape, *thr), reset_value=rv,
+    bias_ = _const(rng, table, shape, *bias)
+    threshold = _const(rng, table, shape, *thr)
+    if thr_edges:  # the state's low end - 1 (always spikes) and its high end (never)
+        threshold.reshape(-1)[[0, -1]] = lo - 1, state.hi
+    op = lif.Params(model, state, decay=decay, bias=bias_,
+                    threshold=threshold, reset_value=rv,
                     decay_syn=dsyn, leak=leak, decay_bits=frac, reset=reset,
                     in_shift=in_shift, steps=steps, pe=pe)
     frames = samples * (steps or 3)
@@ -53,13 +58,13 @@ def _case(seed, shape, pe, xq, model="lif", leak="multiply", reset="zero", table
         x = np.clip(np.round(rng.normal(xq.lo + span * (0.5 + x_mean / 2), span / 3,
                                         size=(frames,) + shape)), xq.lo, xq.hi).astype(np.int64)
     y = lif.golden(op, x)[0]
-    if op.spiking:  # the data exercises the model: spikes and silence
-        assert 0 < y.mean() < 1, f"case {seed}: spike rate {y.mean()}"
-    wide = lif.golden(_with_state(op, Q(40, True)), x)[0]
-    assert bool((wide != y).any()) == saturate, f"case {seed}: saturation {not saturate}"
-    assert (not identity) or lif.derive(op, [Tensor("x", shape, xq)], [])["no_leak"]
-    if leak == "multiply" and not identity and steps != 1:  # the rounding shows
-        assert bool((_floor_golden(op, x) != y).any()), f"case {seed}: rounding unseen"
+    if checks:  # the data exercises the model: spikes and silence, saturation, rounding
+        assert not op.spiking or 0 < y.mean() < 1, f"case {seed}: spike rate {y.mean()}"
+        wide = lif.golden(_with_state(op, Q(40, True)), x)[0]
+        assert bool((wide != y).any()) == saturate, f"case {seed}: saturation {not saturate}"
+        assert (not identity) or lif.derive(op, [Tensor("x", shape, xq)], [])["no_leak"]
+        if leak == "multiply" and not identity and steps != 1:  # the rounding shows
+            assert bool((_floor_golden(op, x) != y).any()), f"case {seed}: rounding unseen"
     out = Q(1, False) if op.spiking else state
     return op, [Tensor("x", shape, xq)], [Tensor("y", shape, out)], [x], frames
 
@@ -100,10 +105,11 @@ CASES = {
     "cuba_mul_sub_fb2": lambda: _case(23, (4,), 2, Q(8, True), model="cuba", reset="subtract",
                                       state=Q(9, True), frac=5, thr=(20, 120), bias=(-8, 8),
                                       in_shift=-2, steps=6, samples=4),
-    # CubaLIF, shift leaks, per neuron, 1 lane, 12 beats, x >> 2, nonzero reset values
+    # CubaLIF, shift leaks, per neuron, 1 lane, 12 beats, x >> 2, nonzero reset values,
+    # thresholds at both ends of the state range (13 bits), slow leaks that saturate
     "cuba_shift_pn_pe1": lambda: _case(6, (3, 4), 1, Q(12, True), model="cuba", leak="shift",
                                        table="neuron", in_shift=-2, reset_value=True, steps=3,
-                                       thr=(300, 900)),
+                                       thr=(300, 900), thr_edges=True, saturate=True),
     # a narrow state that saturates, unsigned input, no reset (v stays above threshold)
     "lif_sat_u5_noreset": lambda: _case(27, (4, 3), 3, Q(5, False), reset="none", frac=4,
                                         state=Q(6, True), bias=(-45, 10), thr=(5, 25),
@@ -118,9 +124,9 @@ CASES = {
     "if_bipolar_fb32": lambda: _case(10, (4, 4, 8), 4, QuantSpec.bipolar_spec(), model="if",
                                      leak="none", state=Q(8, True), in_shift=3, bias=(-3, 3),
                                      thr=(6, 20), steps=3),
-    # one step per sample: every frame starts from zero
+    # one step per sample: every frame starts from zero; thresholds at both ends
     "lif_steps1": lambda: _case(11, (3, 2), 2, Q(10, True), in_shift=0, steps=1, samples=4,
-                                thr=(0, 300)),
+                                thr=(0, 300), thr_edges=True),
 }
 VERILATOR = ("lif_mul_pc_pe2", "cuba_shift_pn_pe1")
 
@@ -169,7 +175,7 @@ def _synth(tmp_path, op, ins, outs):
 def test_lif_synth(tmp_path, capsys):
     # per-channel LIF, 2 lanes, 64 channels x 16 positions: 512 beats of state (block RAM)
     op, ins, outs, _, _ = _case(13, (16, 64), 2, Q(12, True), state=Q(16, True), frac=8,
-                                thr=(2000, 9000), bias=(-300, 300), in_shift=3)
+                                thr=(2000, 9000), bias=(-300, 300), in_shift=3, checks=False)
     (tmp_path / "lif").mkdir()
     cells = _synth(tmp_path / "lif", op, ins, outs)
     with capsys.disabled():
