@@ -225,9 +225,7 @@ module lif #(
 
     // a model reads a subset of the fields (LI: no threshold, reset value; only CubaLIF
     // has a decay_syn; no leak: no decays), and yosys drops the others
-    /* verilator lint_off UNUSEDSIGNAL */
     wire [ROWP*RB-1:0] row1;
-    /* verilator lint_on UNUSEDSIGNAL */
     generate
         if (SHARED != 0) begin : g_shared
             assign row1 = row_word(0);
@@ -324,7 +322,7 @@ module lif #(
 
             // stage 2: the update of lane l
             localparam integer E = SHARED != 0 ? 0 : l;
-            /* verilator lint_off UNUSEDSIGNAL */  // the model's subset of the fields (above)
+            /* verilator lint_off UNUSEDSIGNAL */  // the model's subset of the fields (row1)
             wire [RB-1:0] c = row1[E*RB +: RB];
             wire [DECAY_BITS-1:0] dec = c[0 +: DECAY_BITS];
             wire [DECAY_BITS-1:0] dsyn = c[O_DSYN +: DECAY_BITS];
