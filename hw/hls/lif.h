@@ -12,20 +12,22 @@
 //   LI (MODEL 2): the output is v (STATE_BITS two's complement)
 //
 //   leak(v, d) = (v*d + 2**(DECAY_FRAC-1)) >> DECAY_FRAC   LEAK 0 (multiply; v when NO_LEAK)
-//              = v - (v >> d)                               LEAK 1 (shift, arithmetic)
+//              = v - (v >> d)                               LEAK 1 (shift, arithmetic; d
+//                                                            past STATE_BITS-1 as STATE_BITS-1)
 //              = v                                          LEAK 2 (none)
 //
 // State: v (and i for CubaLIF) of every neuron persists from one call to the next in a
 // static array owned by the kernel's instantiation for the layer's config (so two layers
 // never share state): FRAME_BEATS words of LANES = PE (x2 for CubaLIF: v in lanes 0..PE-1,
 // i in PE..2PE-1) STATE_BITS-bit fields, reshaped by lane into one word per beat (the RTL's
-// state RAM of FRAME_BEATS x state_words_bits).  Each word is read and written once per
-// call, so the pipelined loop carries no dependence through it (the DEPENDENCE pragma says
-// so and II=1 holds); the storage is a simple dual-port RAM (one read, one write port) in
-// LUT-RAM, or block RAM once it is deeper than 64 words and fills an 18 Kb block (mvu's
-// ROM rule), registers for one beat.  A static step counter makes every STEPS-th call
-// (STEPS >= 1) the first step of a sample: its stored state is read as 0 (no clearing
-// pass).  STEPS == 0: one endless sample, the state starts at 0 (static initialization).
+// state RAM of FRAME_BEATS x state_words_bits).  Each word is read whole and written whole
+// once per call, so the pipelined loop carries no dependence through it (the DEPENDENCE
+// pragma says so and II=1 holds); the storage is a simple dual-port RAM (ram_s2p: one read
+// and one write port, all the loop needs) in LUT-RAM, or block RAM once it is deeper than
+// 64 words and fills an 18 Kb block (mvu's ROM rule), registers for one beat.  A static
+// step counter makes every STEPS-th call (STEPS >= 1) the first step of a sample: its
+// stored state is read as 0 (no clearing pass).  STEPS == 0: one endless sample, the
+// state starts at 0 (static initialization).
 //
 // Constants: lane p of beat j reads row (j mod ROWS)*PE + p of each table (row 0 for every
 // lane when SHARED); ROWS is 1 (shared or one channel group), CHANNELS/PE (per channel) or
@@ -116,10 +118,21 @@ void step(ap_int<C::STATE_BITS> state[C::FRAME_BEATS][traits<C>::LANES], bool fi
     const int RS = C::IN_SHIFT < 0 ? -C::IN_SHIFT : 0;
     const int STRIDE = C::SHARED ? 0 : C::PE;  // table rows per beat
 
+    const int LANES = traits<C>::LANES;
+
     int row0 = 0;  // the beat's first table row: (j mod C::ROWS) * PE
     for (int j = 0; j < C::FRAME_BEATS; j++) {
 #pragma HLS PIPELINE II=1
 #pragma HLS DEPENDENCE variable=state type=inter dependent=false
+        // the beat's state word, read once and written once (whole: all LANES fields)
+        state_t cur[LANES];
+        state_t nxt[LANES];
+#pragma HLS ARRAY_PARTITION variable=cur complete dim=1
+#pragma HLS ARRAY_PARTITION variable=nxt complete dim=1
+        for (int k = 0; k < LANES; k++) {
+#pragma HLS UNROLL
+            cur[k] = first ? state_t(0) : state[j][k];
+        }
         const ap_uint<C::PE * C::IN_BITS> x = in.read();
         ap_uint<C::PE * C::OUT_BITS> beat = 0;
         for (int p = 0; p < C::PE; p++) {
@@ -129,15 +142,15 @@ void step(ap_int<C::STATE_BITS> state[C::FRAME_BEATS][traits<C>::LANES], bool fi
                 elementwise::extend<C::X_BITS, C::IN_BITS, C::IN_SIGNED, C::IN_BIPOLAR>(
                     x.range((p + 1) * C::IN_BITS - 1, p * C::IN_BITS));
             const ap_int<C::X_BITS + LS> xs = (ap_int<C::X_BITS + LS>(xe) << LS) >> RS;
-            ap_int<C::DRIVE_BITS> drive = xs + C::bias(row);
-            state_t v = first ? state_t(0) : state[j][p];
-            if (C::MODEL == CUBA) {
-                const state_t i0 = first ? state_t(0) : state[j][C::PE + p];
-                const state_t i = integrate<C>(leak<C>(i0, C::decay_syn(row)), drive);
-                state[j][C::PE + p] = i;
-                v = integrate<C>(leak<C>(v, C::decay(row)), i);
+            const ap_int<C::DRIVE_BITS> drive = xs + C::bias(row);
+            state_t v;
+            if (C::MODEL == CUBA) {  // i in field PE + p (% LANES: in range in every model)
+                const state_t i =
+                    integrate<C>(leak<C>(cur[(C::PE + p) % LANES], C::decay_syn(row)), drive);
+                nxt[(C::PE + p) % LANES] = i;
+                v = integrate<C>(leak<C>(cur[p], C::decay(row)), i);
             } else {
-                v = integrate<C>(leak<C>(v, C::decay(row)), drive);
+                v = integrate<C>(leak<C>(cur[p], C::decay(row)), drive);
             }
             if (C::MODEL == LI) {
                 beat.range((p + 1) * C::OUT_BITS - 1, p * C::OUT_BITS) = ap_uint<C::OUT_BITS>(v);
@@ -148,7 +161,11 @@ void step(ap_int<C::STATE_BITS> state[C::FRAME_BEATS][traits<C>::LANES], bool fi
                 if (s && C::RESET == TO_VALUE) v = C::reset_value(row);
                 if (s && C::RESET == SUBTRACT) v = v - th;
             }
-            state[j][p] = v;
+            nxt[p] = v;
+        }
+        for (int k = 0; k < LANES; k++) {
+#pragma HLS UNROLL
+            state[j][k] = nxt[k];
         }
         out.write(beat);
         row0 = row0 == (C::ROWS - 1) * STRIDE ? 0 : row0 + STRIDE;
