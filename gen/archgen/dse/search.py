@@ -59,6 +59,26 @@ def _gentlest(p: Param):
     return f.low
 
 
+def _seeds(space, most: int = 8) -> list:
+    """The least aggressive point, then every bit width lowered together (one point per
+    width, nothing else changed): where a front usually starts, for any sampler."""
+    if not space:
+        return []
+    gentle = {p.name: _gentlest(p) for p in space}
+    bits = [p for p in space if p.arg.endswith("bits") and p.free.kind == "int"]
+    points = [gentle]
+    if bits:
+        top = max(int(p.free.high) for p in bits)
+        low = min(int(p.free.low) for p in bits)
+        for v in range(top - 1, low - 1, -1):
+            pt = dict(gentle)
+            for p in bits:
+                pt[p.name] = min(max(v, int(p.free.low)), int(p.free.high))
+            if pt not in points:
+                points.append(pt)
+    return points[:most]
+
+
 def check_out_dir(out_dir: Path) -> None:
     """A DSE folder is new, empty, or one a previous search wrote (it has the study)."""
     if out_dir.exists() and not out_dir.is_dir():
@@ -235,8 +255,8 @@ def run(model, out_dir, flow=None, data=None, trials: int = 50, workers: int = 1
         base = ctx.design()
         study.set_user_attr("baseline", {"metrics": measure(base, ctx),
                                          "design": describe(base)})
-        if space:  # the least aggressive point first: the high-fidelity end of the front
-            study.enqueue_trial({p.name: _gentlest(p) for p in space})
+        for point in _seeds(space):  # the high-fidelity end of the front first
+            study.enqueue_trial(point)
     dists = {p.name: _distribution(p.free) for p in space}
     if scheduler:
         ex = _Dask(scheduler, workers if workers and workers > 1 else None, ctx)
