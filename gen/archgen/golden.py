@@ -125,6 +125,18 @@ def _conv(op: ops.Conv, ins, specs):
     return [acc if op.channels_last else np.moveaxis(acc, -1, 1)]
 
 
+def _deform_conv(op: ops.DeformConv, ins, specs):
+    from .units import dswg
+
+    last = [x if op.channels_last else np.moveaxis(x, 1, -1) for x in ins]
+    sampler = op.sampler(specs[0], specs[2] if len(specs) > 2 else None)
+    win = dswg.sample(sampler, last[0], last[1], last[2] if len(last) > 2 else None)
+    w = op.dense_weight()
+    bound = int(np.abs(w).sum(axis=1).max(initial=0)) * int(np.abs(win).max(initial=0))
+    acc = int_matmul(win, w.T, bound)
+    return [acc if op.channels_last else np.moveaxis(acc, -1, 1)]
+
+
 def _pool(op: ops.Pool, ins, specs):
     x = _channels_first(ins[0], op.channels_last)
     nd = len(op.kernel)
@@ -248,6 +260,7 @@ MODEL_OPS = {
     ops.Trunc: _trunc,
     ops.Dense: _dense,
     ops.Conv: _conv,
+    ops.DeformConv: _deform_conv,
     ops.Pool: _pool,
     ops.Add: _add,
     ops.Concat: _concat,

@@ -224,6 +224,93 @@ class Conv(Op):
 
 
 @dataclass(frozen=True, eq=False)
+class DeformConv(Op):
+    """ONNX DeformConv (2-D) of codes -> integer accumulator; inputs x, offsets and an
+    optional mask (DCNv2), all codes.  weight (O, C/group, kh, kw); pads (top, left,
+    bottom, right).  Offsets are signed codes of real * 2**offset_frac (zero point 0);
+    the sampling and its exact integer form are in units/dswg.py.  The accumulator's
+    scale is x_scale * 2**-2F (* mask_scale) * weight_scale."""
+
+    weight: np.ndarray
+    weight_spec: QuantSpec
+    strides: tuple
+    pads: tuple
+    dilations: tuple
+    group: int = 1
+    offset_group: int = 1
+    offset_frac: int = 0
+    channels_last: bool = False
+
+    @property
+    def kernel(self) -> tuple:
+        return tuple(self.weight.shape[2:])
+
+    def summary(self):
+        o, i = self.weight.shape[:2]
+        k = "x".join(map(str, self.kernel))
+        extra = f" s{self.strides}" if any(s != 1 for s in self.strides) else ""
+        extra += f" d{self.dilations}" if any(d != 1 for d in self.dilations) else ""
+        extra += f" g{self.group}" if self.group != 1 else ""
+        extra += f" og{self.offset_group}" if self.offset_group != 1 else ""
+        extra += " NHWC" if self.channels_last else ""
+        return f"DeformConv[{i * self.group}->{o} k{k}{extra} F{self.offset_frac} w:{self.weight_spec}]"
+
+    def sampler(self, x: QuantSpec, mask: QuantSpec | None):
+        """The units.dswg Params of this op's sampling."""
+        from ..units import dswg
+
+        return dswg.Params(self.kernel, self.strides, self.pads, self.dilations,
+                           self.offset_group, self.offset_frac,
+                           x.zero_point[0] if x.has_zero_point else 0,
+                           (mask.zero_point[0] if mask.has_zero_point else 0) if mask else 0,
+                           mask is not None)
+
+    def dense_weight(self) -> np.ndarray:
+        """(O, kh*kw*C) int64: the weights over a tap-major window, zero outside each group."""
+        o, ig = self.weight.shape[:2]
+        c = ig * self.group
+        full = np.zeros((o,) + self.kernel + (c,), dtype=np.int64)
+        og = o // self.group
+        for gi in range(self.group):
+            blk = self.weight[gi * og:(gi + 1) * og]
+            full[gi * og:(gi + 1) * og, ..., gi * ig:(gi + 1) * ig] = np.moveaxis(blk, 1, -1)
+        return full.reshape(o, -1)
+
+    def _last(self, t):
+        from .graph import Tensor
+
+        if self.channels_last:
+            return t
+        return Tensor(t.name, tuple(t.shape[1:]) + (t.shape[0],), t.quant)
+
+    def infer(self, ins):
+        x = _need_quant(self, ins[0])
+        off = _need_quant(self, ins[1], "offset")
+        mask = _need_quant(self, ins[2], "mask") if len(ins) > 2 else None
+        if x.per_channel or off.per_channel or (mask is not None and mask.per_channel):
+            raise InternalError("DeformConv inputs must be quantized per tensor")
+        if off.has_zero_point or not np.isclose(off.scale[0], 2.0 ** -self.offset_frac):
+            raise InternalError(f"DeformConv offsets must be codes of scale 2**-{self.offset_frac}, "
+                                f"zero point 0: {off}")
+        o, ig = self.weight.shape[:2]
+        c = ins[0].shape[-1] if self.channels_last else ins[0].shape[0]
+        if len(ins[0].shape) != 3 or c != ig * self.group or o % self.group:
+            raise InternalError(f"DeformConv weight {self.weight.shape} (group {self.group}) on "
+                                f"input {ins[0].shape}")
+        s = self.sampler(x, mask)
+        (wshape, wspec), = s.infer([self._last(t) for t in ins])
+        oh, ow = wshape[:2]
+        lo, hi = wspec.lo, wspec.hi
+        w = self.dense_weight()
+        if self.weight_spec.has_zero_point:
+            raise InternalError("DeformConv weights with a zero point")
+        alo, ahi = weight_bounds(w, lo, hi)
+        scale = wspec.scale[0] * np.asarray(self.weight_spec.scale)
+        oshape = (oh, ow, o) if self.channels_last else (o, oh, ow)
+        return [(oshape, _acc_spec(alo, ahi, scale, 2 if self.channels_last else 0))]
+
+
+@dataclass(frozen=True, eq=False)
 class Pool(Op):
     """Windowed max (codes -> codes) or sum (codes -> accumulator) over spatial axes."""
 

@@ -1,0 +1,198 @@
+"""Deformable sliding-window generator: the sampler of a deformable convolution (ONNX
+DeformConv, DCNv1 without a mask, DCNv2 with one), in exact integers.
+
+For every output pixel (oh, ow), kernel tap k = (i, j) and input channel c (in offset
+group g = c // (C / offset_group)), with x' = x - x_zero_point (0 outside the input):
+
+    py = (oh*sh - pad_top  + i*dh) * 2**F + dy      dy = offset[oh, ow, g*2K + 2k]      (codes)
+    px = (ow*sw - pad_left + j*dw) * 2**F + dx      dx = offset[oh, ow, g*2K + 2k + 1]
+    y0, fy = py >> F, py & (2**F - 1)               (floor and fraction, F = frac)
+    x0, fx = px >> F, px & (2**F - 1)
+    s = x'[y0, x0]   * (2**F - fy) * (2**F - fx) + x'[y0, x0+1]   * (2**F - fy) * fx
+      + x'[y0+1, x0] * fy * (2**F - fx)           + x'[y0+1, x0+1] * fy * fx
+    out[oh, ow, k*C + c] = s * (m - mask_zero_point)    m = mask[oh, ow, g*K + k] (DCNv2)
+                         = s                            (DCNv1)
+
+Every corner outside the input contributes zero, as the ONNX spec says.  The real value is
+out * x_scale * 2**-2F (* mask_scale): the bilinear weights are exact integers, so the
+whole sampler is exact; the mvu behind it (the MAC array, PE/SIMD folded) sums the window
+with the weights like a convolution's.  Offsets are signed codes with scale 2**-F.
+
+Streams (channels last): s0 the input frame (H, W, C); s1 the offsets (oH, oW, og*2K);
+s2 the mask (oH, oW, og*K) when present; the output is one window of K*C values per output
+pixel, tap-major like the swg's, ``simd`` values per beat.
+
+Hardware (hw/rtl/dswg.v): a whole-frame buffer, banked by row and column parity so the
+four corners of any sample are read in one cycle; a frame is received whole, then every
+output pixel's offsets (and mask) are read and its window sampled ``simd`` channels per
+cycle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InternalError
+from ..ir.ops import Op, spatial_out
+from ..ir.types import QuantSpec, int_range
+from .thresholds import element_flags, signed_width
+
+
+@dataclass(frozen=True, eq=False)
+class Params(Op):
+    kernel: tuple  # (kh, kw)
+    strides: tuple
+    pads: tuple  # (top, left, bottom, right)
+    dilations: tuple
+    offset_group: int
+    frac: int  # F: offset codes are real * 2**F
+    x_zero_point: int = 0
+    mask_zero_point: int = 0
+    has_mask: bool = False
+    simd: int = 1  # window values per output beat (set by folding)
+
+    @classmethod
+    def kind(cls):
+        return "dswg"
+
+    def summary(self):
+        k = "x".join(map(str, self.kernel))
+        mask = " mask" if self.has_mask else ""
+        return (f"dswg[k{k} s{self.strides} p{self.pads} d{self.dilations} og{self.offset_group}"
+                f" F{self.frac}{mask} simd{self.simd}]")
+
+    def out_spatial(self, h: int, w: int) -> tuple:
+        return (spatial_out(h, self.kernel[0], self.strides[0], self.pads[0], self.pads[2],
+                            self.dilations[0]),
+                spatial_out(w, self.kernel[1], self.strides[1], self.pads[1], self.pads[3],
+                            self.dilations[1]))
+
+    def infer(self, ins):
+        x, off = ins[0], ins[1]
+        if len(x.shape) != 3:
+            raise InternalError(f"dswg needs a (H, W, C) input, got {x.shape}")
+        h, w, c = x.shape
+        k = self.kernel[0] * self.kernel[1]
+        oh, ow = self.out_spatial(h, w)
+        og = self.offset_group
+        if c % og:
+            raise InternalError(f"dswg: {c} channels in {og} offset groups")
+        if off.shape != (oh, ow, og * 2 * k):
+            raise InternalError(f"dswg: offsets {off.shape}, expected {(oh, ow, og * 2 * k)}")
+        if self.has_mask != (len(ins) == 3) or (self.has_mask and ins[2].shape != (oh, ow, og * k)):
+            raise InternalError(f"dswg: mask {[t.shape for t in ins[2:]]}, expected "
+                                f"{(oh, ow, og * k) if self.has_mask else 'none'}")
+        lo, hi = self.value_range(x.quant, ins[2].quant if self.has_mask else None)
+        scale = x.quant.scale[0] * 2.0 ** (-2 * self.frac)
+        if self.has_mask:
+            scale *= ins[2].quant.scale[0]
+        return [((oh, ow, k * c), QuantSpec.for_range(lo, hi, scale))]
+
+    def value_range(self, xq: QuantSpec, mq: QuantSpec | None) -> tuple[int, int]:
+        """Exact extremes of an output value: the bilinear sum stays within
+        [min(x', 0), max(x', 0)] * 2**2F (its weights sum to 2**2F, corners outside add 0)."""
+        one = 1 << (2 * self.frac)
+        xlo, xhi = min(xq.lo - self.x_zero_point, 0) * one, max(xq.hi - self.x_zero_point, 0) * one
+        if mq is None:
+            return xlo, xhi
+        mlo, mhi = mq.lo - self.mask_zero_point, mq.hi - self.mask_zero_point
+        ends = [a * b for a in (xlo, xhi) for b in (mlo, mhi)]
+        return min(ends), max(ends)
+
+
+def sample(p: Params, x: np.ndarray, off: np.ndarray, mask: np.ndarray | None) -> np.ndarray:
+    """The window values (B, oH, oW, K*C) int64 of batch-first channels-last codes."""
+    b, h, w, c = x.shape
+    kh, kw = p.kernel
+    k = kh * kw
+    oh, ow = p.out_spatial(h, w)
+    og = p.offset_group
+    one = 1 << p.frac
+    xs = x.astype(np.int64) - p.x_zero_point
+    xpad = np.zeros((b, h + 2, w + 2, c), np.int64)  # a ring of zeros: corners just outside
+    xpad[:, 1:h + 1, 1:w + 1] = xs
+    off = off.astype(np.int64).reshape(b, oh, ow, og, k, 2)
+    ii, jj = np.divmod(np.arange(k), kw)
+    base_y = (np.arange(oh) * p.strides[0] - p.pads[0])[:, None, None] + ii * p.dilations[0]
+    base_x = (np.arange(ow) * p.strides[1] - p.pads[1])[None, :, None] + jj * p.dilations[1]
+    py = base_y[None, :, :, None, :] * one + off[..., 0]  # (B, oH, oW, og, K)
+    px = base_x[None, :, :, None, :] * one + off[..., 1]
+    y0, fy = py >> p.frac, py & (one - 1)
+    x0, fx = px >> p.frac, px & (one - 1)
+    cg = c // og
+    out = np.zeros((b, oh, ow, k, c), np.int64)
+    bi = np.arange(b)[:, None, None, None, None]
+    for dy, wy in ((0, one - fy), (1, fy)):
+        for dx, wx in ((0, one - fx), (1, fx)):
+            yy, xx = y0 + dy, x0 + dx
+            inside = (yy >= 0) & (yy < h) & (xx >= 0) & (xx < w)
+            yy = np.where(inside, yy + 1, 0)  # outside -> the zero ring
+            xx = np.where(inside, xx + 1, 0)
+            wgt = wy * wx  # (B, oH, oW, og, K)
+            for g in range(og):
+                vals = xpad[bi[..., 0], yy[..., g, :], xx[..., g, :]]  # (B, oH, oW, K, C)
+                out[..., g * cg:(g + 1) * cg] += vals[..., g * cg:(g + 1) * cg] * wgt[..., g, :, None]
+    if mask is not None:
+        m = mask.astype(np.int64).reshape(b, oh, ow, og, k) - p.mask_zero_point
+        out = out * np.repeat(np.moveaxis(m, 3, 4), cg, axis=4)
+    return out.reshape(b, oh, ow, k * c)
+
+
+def golden(p: Params, x, off, mask=None) -> list:
+    return [sample(p, x, off, mask)]
+
+
+# -- hardware ----------------------------------------------------------------------------
+
+CELLS = ("dswg.v",)
+
+
+def derive(p: Params, ins, outs) -> dict:
+    """Lanes, buffer geometry, cycles and widths of the sampler."""
+    x, y = ins[0], outs[0]
+    h, w, c = x.shape
+    oh, ow, kc = y.shape
+    k = p.kernel[0] * p.kernel[1]
+    og = p.offset_group
+    cg = c // og
+    if p.simd < 1 or cg % p.simd:
+        raise InternalError(f"dswg: simd={p.simd} must divide the {cg} channels of an offset group")
+    xq = x.quant
+    x_bits = signed_width(xq.lo - p.x_zero_point, xq.hi - p.x_zero_point)
+    off_q = ins[1].quant
+    mask_bits = 0
+    if p.has_mask:
+        mq = ins[2].quant
+        mask_bits = signed_width(mq.lo - p.mask_zero_point, mq.hi - p.mask_zero_point)
+    coord_lo = -max(p.pads[0], p.pads[1]) - 1
+    coord_hi = max((oh - 1) * p.strides[0] + (p.kernel[0] - 1) * p.dilations[0],
+                   (ow - 1) * p.strides[1] + (p.kernel[1] - 1) * p.dilations[1]) + 1
+    olo, ohi = int_range(off_q.bits, off_q.signed)
+    pos_bits = signed_width((coord_lo << p.frac) + olo, (coord_hi << p.frac) + ohi)
+    frame_beats = h * w  # the input: one pixel (C channels) per beat
+    out_beats = oh * ow * k * c // p.simd
+    return {"in_lanes": [c, og * 2 * k] + ([og * k] if p.has_mask else []),
+            "out_lanes": [p.simd], "height": h, "width": w, "channels": c, "taps": k,
+            "out_height": oh, "out_width": ow, "offset_group": og, "group_channels": cg,
+            "frac": p.frac, "x_bits": x_bits, "offset_bits": off_q.bits,
+            "mask_bits": mask_bits, "pos_bits": pos_bits, "weight_bits": p.frac + 1,
+            "sample_bits": signed_width(*p.value_range(xq, None)), "out_bits": y.quant.bits,
+            "buffer_pixels": h * w, "buffer_bits": h * w * c * x_bits,
+            "frame_beats": frame_beats, "out_beats": out_beats,
+            "taps_per_cycle": p.simd / c, "cycles": frame_beats + out_beats}
+
+
+def context(p: Params, ins, outs) -> dict:
+    d = derive(p, ins, outs)
+    x = ins[0]
+    return {**d, "simd": p.simd, "in": element_flags(x.quant), "x_zero_point": p.x_zero_point,
+            "mask_zero_point": p.mask_zero_point, "has_mask": int(p.has_mask),
+            "kernel": list(p.kernel), "strides": list(p.strides), "pads": list(p.pads),
+            "dilations": list(p.dilations), "offset_signed": int(ins[1].quant.signed),
+            "mask_signed": int(ins[2].quant.signed) if p.has_mask else 0,
+            "in_width": d["channels"] * x.quant.bits,
+            "offset_width": d["in_lanes"][1] * ins[1].quant.bits,
+            "mask_width": d["in_lanes"][2] * ins[2].quant.bits if p.has_mask else 0,
+            "out_width": p.simd * outs[0].quant.bits}
