@@ -1,0 +1,264 @@
+// dswg: deformable sliding-window generator, the sampler of a deformable convolution (ONNX
+// DeformConv; DCNv1, and DCNv2 with a mask); the HLS twin of hw/rtl/dswg.v, computing
+// exactly what gen/archgen/units/dswg.py sample() computes, in integers.
+//
+// For output pixel (oh, ow), tap k = (i, j) and channel c of offset group g = c / (C/OG),
+// with x' = x - X_ZERO (0 outside the input) and F = FRAC:
+//   py = (oh*SH - PT + i*DH) * 2^F + dy        dy = offset[g*2K + 2k]      (signed codes)
+//   px = (ow*SW - PL + j*DW) * 2^F + dx        dx = offset[g*2K + 2k + 1]
+//   y0 = py >> F, fy = py mod 2^F; x0 = px >> F, fx = px mod 2^F
+//   s  = x'[y0, x0] (2^F-fy)(2^F-fx) + x'[y0, x0+1] (2^F-fy) fx
+//      + x'[y0+1, x0] fy (2^F-fx)    + x'[y0+1, x0+1] fy fx          (corners outside: 0)
+//   out[k*C + c] = s * (m - MASK_ZERO), m = mask[g*K + k]   (HAS_MASK)
+//                = s                                       (otherwise)
+//
+// Streams (one call = one frame):
+//   in   : H*W words of CHANNELS codes (BITS bits each), raster order;
+//   off  : OH*OW words of OG*2*K offset codes (OFF_BITS bits, signed when OFF_SIGNED);
+//   mask : OH*OW words of OG*K mask codes (MASK_W / (OG*K) bits, signed when MASK_SIGNED),
+//          only in the HAS_MASK overload;
+//   out  : OH*OW*K*CHANNELS/SIMD words of SIMD values (OUT_BITS bits, two's complement),
+//          tap-major (k*CHANNELS + c), channels minor.
+//
+// Storage: the whole frame, one word (a pixel's CHANNELS raw codes) per pixel, in four
+// banks by (row parity, column parity): pixel (r, c) is word (r/2)*WB + c/2 of bank
+// 2*(r%2) + c%2 (WB = ceil(W/2)).  The four corners of a sample, rows y0 and y0+1 and
+// columns x0 and x0+1, have the four parities, so each bank holds exactly one of them and
+// they are read in one cycle: bank (rp, cp) holds corner (dy, dx) = ((rp - y0) mod 2,
+// (cp - x0) mod 2).  The banks are one array partitioned completely along its first
+// dimension.  Each bank has ceil(H/2)*ceil(W/2) words (the odd banks of an odd H or W a
+// row or column more than they need).
+//
+// Schedule: a loop over the H*W input words (II=1) fills the banks; then a loop over
+// (output pixel, tap, channel chunk) (II=1) emits one output word per iteration, reading
+// the pixel's offset (and mask) word on its first iteration: H*W + OUT_BEATS cycles per
+// frame, the figure units/dswg.py derive() gives.  Per iteration: the chunk's offset group
+// g and the tap select the offset pair (and mask code), the position gives the corners and
+// the bilinear weights (2F+1 bits), and each of the SIMD lanes sums the four weighted
+// corners at SAMPLE_BITS (which holds every product and partial sum: the weights are >= 0
+// and sum to 2^2F) and times the mask at SAMPLE_BITS + M_BITS; the output is the low
+// OUT_BITS bits.  The frame is received whole before the first output word, so in a
+// dataflow design the offset branch's FIFO must hold what it produces meanwhile.
+//
+// Config C (a layer header's struct of static const ints; flags 0/1):
+//   BITS, SIGNED, BIPOLAR (the input codes), CHANNELS, SIMD, H, W, OH, OW, KH, KW, SH, SW,
+//   DH, DW, PT, PL, OG (offset groups), FRAC, X_BITS (signed width of x'), POS_BITS
+//   (signed width of py and px), OFF_BITS, OFF_SIGNED, HAS_MASK, MASK_W (the mask word's
+//   width, 0 without a mask), MASK_SIGNED, M_BITS (signed width of m - MASK_ZERO, 0 without
+//   a mask), SAMPLE_BITS (signed width of s), OUT_BITS; static const long long X_ZERO,
+//   MASK_ZERO.
+#pragma once
+
+#include "thresholds.h"  // ap_int.h, hls_stream.h and elementwise::extend
+
+namespace archgen {
+namespace dswg_detail {
+
+constexpr int max_int(int a, int b) { return a > b ? a : b; }
+
+// The mask input of a sampler without a mask: never read.
+struct no_mask {
+    ap_uint<1> read() { return 0; }
+};
+
+template <class C, class MaskStream>
+void frame(hls::stream<ap_uint<C::CHANNELS * C::BITS> > &in,
+           hls::stream<ap_uint<C::OG * 2 * C::KH * C::KW * C::OFF_BITS> > &off,
+           MaskStream &mask,
+           hls::stream<ap_uint<C::SIMD * C::OUT_BITS> > &out) {
+#pragma HLS INLINE
+    static_assert(C::BITS >= 1 && (!C::BIPOLAR || C::BITS == 1),
+                  "dswg: BITS must be >= 1 (1 when bipolar)");
+    static_assert(C::H >= 1 && C::W >= 1 && C::OH >= 1 && C::OW >= 1, "dswg: sizes must be >= 1");
+    static_assert(C::KH >= 1 && C::KW >= 1 && C::SH >= 1 && C::SW >= 1 && C::DH >= 1 &&
+                      C::DW >= 1, "dswg: kernel, strides and dilations must be >= 1");
+    static_assert(C::OG >= 1 && C::CHANNELS % C::OG == 0,
+                  "dswg: OG must divide CHANNELS");
+    static_assert(C::SIMD >= 1 && (C::CHANNELS / C::OG) % C::SIMD == 0,
+                  "dswg: SIMD must divide the channels of an offset group");
+    static_assert(C::FRAC >= 0 && C::POS_BITS > C::FRAC + 1, "dswg: POS_BITS must exceed FRAC + 1");
+    static_assert(C::OFF_BITS >= 1 && C::POS_BITS >= C::OFF_BITS + (C::OFF_SIGNED ? 0 : 1),
+                  "dswg: POS_BITS must hold an offset code");
+    static_assert(C::X_BITS >= 2 && C::SAMPLE_BITS >= C::X_BITS, "dswg: X_BITS, SAMPLE_BITS");
+    static_assert(!C::HAS_MASK || (C::M_BITS >= 2 && C::MASK_W >= C::OG * C::KH * C::KW &&
+                                   C::MASK_W % (C::OG * C::KH * C::KW) == 0),
+                  "dswg: MASK_W must be OG*K mask codes, M_BITS >= 2");
+    static_assert(C::OUT_BITS >= 1 &&
+                      C::OUT_BITS <= C::SAMPLE_BITS + (C::HAS_MASK ? C::M_BITS : 0),
+                  "dswg: OUT_BITS must not exceed the product's width");
+
+    const int K = C::KH * C::KW;
+    const int CG = C::CHANNELS / C::OG;   // channels per offset group
+    const int CF = C::CHANNELS / C::SIMD; // chunks (output words) per tap
+    const int GCF = CG / C::SIMD;         // chunks per offset group
+    const int OFF_N = C::OG * 2 * K;      // offset codes per word
+    const int WB = (C::W + 1) / 2;        // words per bank row
+    const int DEPTH = (C::H + 1) / 2 * WB;
+    const int IN_BEATS = C::H * C::W;
+    const int OUT_BEATS = C::OH * C::OW * K * CF;
+    const int ONE = 1 << C::FRAC;
+    const int CB = C::POS_BITS - C::FRAC + 1;  // a corner coordinate (y0 and y0 + 1)
+    const int WW = 2 * C::FRAC + 1;            // a corner's weight, 0..2^2F
+    // x and the mask codes minus their zero points at widths holding code, zero point
+    // and difference
+    const int XW = max_int(C::BITS + 1, C::X_BITS) + 1;
+    const int MCB = C::HAS_MASK ? C::MASK_W / (C::OG * K) : 1;  // mask code bits
+    const int MW = C::HAS_MASK ? C::MASK_W : 1;
+    const int MB = C::HAS_MASK ? C::M_BITS : 2;
+    const int MDW = max_int(MCB + 1, MB) + 1;
+    const int PW = C::SAMPLE_BITS + (C::HAS_MASK ? MB : 0);  // an output value
+    typedef ap_uint<C::CHANNELS * C::BITS> word_t;
+
+    word_t bank[4][DEPTH];
+#pragma HLS ARRAY_PARTITION variable=bank complete dim=1
+#pragma HLS BIND_STORAGE variable=bank type=ram_1p
+
+    // receive the frame
+    int r = 0, c = 0;
+    for (int t = 0; t < IN_BEATS; t++) {
+#pragma HLS PIPELINE II=1
+        bank[(r & 1) * 2 + (c & 1)][(r >> 1) * WB + (c >> 1)] = in.read();
+        if (c != C::W - 1) {
+            c++;
+        } else {
+            c = 0;
+            r++;
+        }
+    }
+
+    // sample: loops oh, ow, i, j (k = i*KW + j), cf (g = cf / GCF, gc = cf mod GCF)
+    int ow = 0, i = 0, j = 0, k = 0, cf = 0, g = 0, gc = 0;
+    int by0 = -C::PT, bx0 = -C::PL;  // the window's first row and column
+    int by = -C::PT, bx = -C::PL;    // the tap's row and column (without offset)
+    ap_uint<OFF_N * C::OFF_BITS> offw = 0;
+    ap_uint<MW> maskw = 0;
+    for (int t = 0; t < OUT_BEATS; t++) {
+#pragma HLS PIPELINE II=1
+        if (k == 0 && cf == 0) {
+            offw = off.read();
+            if (C::HAS_MASK) maskw = mask.read();
+        }
+        const int oi = g * 2 * K + 2 * k;
+        const ap_int<C::POS_BITS> dy = elementwise::extend<C::POS_BITS, C::OFF_BITS, C::OFF_SIGNED, 0>(
+            offw.range(oi * C::OFF_BITS + C::OFF_BITS - 1, oi * C::OFF_BITS));
+        const ap_int<C::POS_BITS> dx = elementwise::extend<C::POS_BITS, C::OFF_BITS, C::OFF_SIGNED, 0>(
+            offw.range(oi * C::OFF_BITS + 2 * C::OFF_BITS - 1, oi * C::OFF_BITS + C::OFF_BITS));
+        const ap_int<C::POS_BITS> py = (ap_int<C::POS_BITS>(by) << C::FRAC) + dy;
+        const ap_int<C::POS_BITS> px = (ap_int<C::POS_BITS>(bx) << C::FRAC) + dx;
+        const ap_int<CB> y0 = py >> C::FRAC;
+        const ap_int<CB> x0 = px >> C::FRAC;
+        const ap_uint<C::FRAC + 1> fy = py & (ONE - 1);
+        const ap_uint<C::FRAC + 1> fx = px & (ONE - 1);
+        const ap_uint<C::FRAC + 1> wy[2] = {ap_uint<C::FRAC + 1>(ONE - fy), fy};
+        const ap_uint<C::FRAC + 1> wx[2] = {ap_uint<C::FRAC + 1>(ONE - fx), fx};
+
+        // the four corners, one per bank
+        word_t cw[4];
+        bool inside[4];
+        ap_uint<WW> cwt[4];
+        for (int b = 0; b < 4; b++) {
+#pragma HLS UNROLL
+            const int ry = ((b >> 1) ^ int(y0[0])) & 1;  // the corner bank b holds
+            const int rx = (b ^ int(x0[0])) & 1;
+            const ap_int<CB> yy = y0 + ry;
+            const ap_int<CB> xx = x0 + rx;
+            inside[b] = yy >= 0 && yy < C::H && xx >= 0 && xx < C::W;
+            const int addr = inside[b] ? int(yy >> 1) * WB + int(xx >> 1) : 0;
+            cw[b] = bank[b][addr];
+            cwt[b] = wy[ry] * wx[rx];
+        }
+
+        ap_int<MB> m = 1;
+        if (C::HAS_MASK) {
+            const int mi = g * K + k;
+            const ap_int<MDW> mc = elementwise::extend<MDW, MCB, C::MASK_SIGNED, 0>(
+                maskw.range(mi * MCB + MCB - 1, mi * MCB));
+            m = mc - ap_int<MDW>(C::MASK_ZERO);
+        }
+
+        ap_uint<C::SIMD * C::OUT_BITS> beat = 0;
+        for (int l = 0; l < C::SIMD; l++) {
+#pragma HLS UNROLL
+            const int ch = cf * C::SIMD + l;
+            ap_int<C::SAMPLE_BITS> s = 0;
+            for (int b = 0; b < 4; b++) {
+#pragma HLS UNROLL
+                const ap_int<XW> xc = elementwise::extend<XW, C::BITS, C::SIGNED, C::BIPOLAR>(
+                    cw[b].range(ch * C::BITS + C::BITS - 1, ch * C::BITS));
+                const ap_int<C::X_BITS> xv = xc - ap_int<XW>(C::X_ZERO);
+                if (inside[b]) s += xv * cwt[b];
+            }
+            ap_int<PW> v = s;
+            if (C::HAS_MASK) v = s * m;
+            beat.range(l * C::OUT_BITS + C::OUT_BITS - 1, l * C::OUT_BITS) = ap_uint<C::OUT_BITS>(v);
+        }
+        out.write(beat);
+
+        if (cf != CF - 1) {
+            cf++;
+            if (gc != GCF - 1) {
+                gc++;
+            } else {
+                gc = 0;
+                g++;
+            }
+        } else {
+            cf = 0;
+            gc = 0;
+            g = 0;
+            if (j != C::KW - 1) {
+                j++;
+                k++;
+                bx += C::DW;
+            } else {
+                j = 0;
+                bx = bx0;
+                if (i != C::KH - 1) {
+                    i++;
+                    k++;
+                    by += C::DH;
+                } else {
+                    i = 0;
+                    k = 0;
+                    if (ow != C::OW - 1) {
+                        ow++;
+                        bx0 += C::SW;
+                    } else {
+                        ow = 0;
+                        bx0 = -C::PL;
+                        by0 += C::SH;
+                    }
+                    bx = bx0;
+                    by = by0;
+                }
+            }
+        }
+    }
+}
+
+}  // namespace dswg_detail
+
+// One frame without a mask (DCNv1): H*W input words and OH*OW offset words in,
+// OH*OW*K*CHANNELS/SIMD words out.
+template <class C>
+void dswg(hls::stream<ap_uint<C::CHANNELS * C::BITS> > &in,
+          hls::stream<ap_uint<C::OG * 2 * C::KH * C::KW * C::OFF_BITS> > &off,
+          hls::stream<ap_uint<C::SIMD * C::OUT_BITS> > &out) {
+#pragma HLS INLINE off
+    static_assert(!C::HAS_MASK, "dswg: a sampler with a mask takes the mask stream");
+    dswg_detail::no_mask none;
+    dswg_detail::frame<C>(in, off, none, out);
+}
+
+// One frame with a mask (DCNv2): also OH*OW mask words in.
+template <class C>
+void dswg(hls::stream<ap_uint<C::CHANNELS * C::BITS> > &in,
+          hls::stream<ap_uint<C::OG * 2 * C::KH * C::KW * C::OFF_BITS> > &off,
+          hls::stream<ap_uint<(C::HAS_MASK ? C::MASK_W : 1)> > &mask,
+          hls::stream<ap_uint<C::SIMD * C::OUT_BITS> > &out) {
+#pragma HLS INLINE off
+    static_assert(C::HAS_MASK, "dswg: a sampler without a mask takes no mask stream");
+    dswg_detail::frame<C>(in, off, mask, out);
+}
+
+}  // namespace archgen
