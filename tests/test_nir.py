@@ -61,7 +61,7 @@ def test_graph_of_the_dense_fixture():
     path, _, _ = _fixture("snn_dense")
     g = archgen.load(path, snn={"time_steps": 20}).graph
     kinds = [n.op.kind() for n in g.nodes]
-    assert kinds == ["Quantize", "mvu", "lif", "mvu", "lif"]
+    assert kinds == ["Quantize", "synapse", "lif", "synapse", "lif"]
     neuron = g.nodes[2].op
     assert neuron.model == "lif" and neuron.steps == 20 and neuron.reset == "zero"
     assert int(neuron.decay.reshape(-1)[0]) == round(0.9 * 2 ** 16)

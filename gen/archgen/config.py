@@ -55,9 +55,11 @@ class SnnConfig:
     leak: str = "multiply"  # multiply | shift (beta = 1 - 2**-k exactly)
     reset: str = "zero"  # zero (to NIR's v_reset) | subtract | none
     time_steps: int | None = None  # steps per sample in hardware (state resets after them)
+    synapse: str = "event"  # event (skips zero spikes) | dense (the mvu: every input, every step)
 
     LEAKS = ("multiply", "shift")
     RESETS = ("zero", "subtract", "none")
+    SYNAPSES = ("event", "dense")
 
     def __post_init__(self):
         q = parse_precision(self.membrane, "snn.membrane")
@@ -69,6 +71,8 @@ class SnnConfig:
             raise ConfigError(f"snn.decay_bits: {self.decay_bits!r} is not an integer in 1..24")
         if self.leak not in self.LEAKS:
             raise ConfigError(f"snn.leak: {self.leak!r} is not one of {', '.join(self.LEAKS)}")
+        if self.synapse not in self.SYNAPSES:
+            raise ConfigError(f"snn.synapse: {self.synapse!r} is not one of {', '.join(self.SYNAPSES)}")
         if self.reset not in self.RESETS:
             raise ConfigError(f"snn.reset: {self.reset!r} is not one of {', '.join(self.RESETS)}")
         t = self.time_steps

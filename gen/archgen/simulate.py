@@ -462,6 +462,7 @@ def simulate_project(project_dir, arrays, simulator: str | None = None, waves: b
             first = (i, int(bad[0]))
     report = {"frames": n, "mismatches": mismatches if complete else None,
               "latency_cycles": res["latency_cycles"], "interval_cycles": res["interval_cycles"],
+              "mean_interval_cycles": res.get("mean_interval_cycles"),
               "cycles_total": res["cycles_total"], "simulator": simulator,
               "clock_mhz": model.config.clock_mhz, "stall_probability": stall}
     if res["interval_cycles"]:

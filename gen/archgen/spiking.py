@@ -87,9 +87,10 @@ def report(steps: int, rep: dict) -> dict:
     if not steps:
         return rep
     out = dict(rep, time_steps=steps, samples=rep["frames"] // steps)
-    if rep.get("interval_cycles"):
-        out["cycles_per_step"] = rep["interval_cycles"]
-        out["cycles_per_sample"] = rep["interval_cycles"] * steps
+    per_step = rep.get("mean_interval_cycles") or rep.get("interval_cycles")
+    if per_step:  # the mean over a sample's steps: event-driven synapses vary per step
+        out["cycles_per_step"] = per_step
+        out["cycles_per_sample"] = round(per_step * steps, 3)
     return out
 
 

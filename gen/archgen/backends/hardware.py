@@ -16,7 +16,7 @@ from ..errors import UnsupportedOpError
 from ..ir import Graph
 from ..ir.graph import Node, Tensor, sanitize
 from ..passes.lower import WIRE_OPS, partition
-from ..units import mvu, swg, unit_of
+from ..units import dswg, mvu, swg, unit_of
 
 FIFO_SLACK = 8  # beats of extra depth on every branch FIFO (pipeline registers in flight)
 
@@ -222,11 +222,13 @@ def _fifo_depths(graph, layers, sources, sinks) -> dict:
             continue
         beats = graph.tensors[t].size // sources[t][1]
         caps = []
-        for name, _, _ in ks:
+        for name, k, _ in ks:
             cap, cur = 0.0, name
             while cur is not None:
                 ly = layers[cur]
                 if len(ly.node.inputs) > 1:
+                    if cur == name and ly.hw.get("frame_buffer_input") == k:
+                        cap = 1.0  # a join that takes this input's whole frame first
                     break  # the join: what it holds is shared by every branch
                 cap += _capacity(ly)
                 nxt = [k for o in ly.node.outputs for k in sinks.get(o, [])]
@@ -250,7 +252,8 @@ def _vector_fifo(layer, source) -> int:
     whole windows at once and needs none.)"""
     if layer is None or source is None or not isinstance(layer.node.op, mvu.Params):
         return 0
-    if isinstance(source.node.op, swg.Params) or layer.node.op.weight.shape[0] == layer.node.op.pe:
+    if isinstance(source.node.op, (swg.Params, dswg.Params)) or \
+            layer.node.op.weight.shape[0] == layer.node.op.pe:
         return 0  # one row group: the vector streams straight through
     return layer.node.op.weight.shape[1] // layer.node.op.simd + 2
 

@@ -55,7 +55,7 @@ def _spec(q, nd):
 
 
 def _spatial(graph: Graph) -> bool:
-    return any(isinstance(n.op, (ops.Conv, ops.Pool)) for n in graph.nodes)
+    return any(isinstance(n.op, (ops.Conv, ops.Pool, ops.DeformConv)) for n in graph.nodes)
 
 
 def channels_last(graph: Graph, config: Config) -> Graph:
@@ -117,7 +117,7 @@ def channels_last(graph: Graph, config: Config) -> Graph:
         if any(i in moved for i in n.inputs):
             op = _move_op(op, n, rank, graph)
         n = replace(n, op=op)
-        if any(i in moved for i in n.inputs) or (isinstance(op, (ops.Conv, ops.Pool))):
+        if any(i in moved for i in n.inputs) or (isinstance(op, (ops.Conv, ops.Pool, ops.DeformConv))):
             for o in n.outputs:
                 if rank[o] >= 2:
                     moved.add(o)
@@ -163,7 +163,7 @@ def _move_op(op, node, rank, graph):
     nd = rank[node.inputs[0]]
     if nd < 2:
         return op
-    if isinstance(op, (ops.Conv, ops.Pool)):
+    if isinstance(op, (ops.Conv, ops.Pool, ops.DeformConv)):
         return replace(op, channels_last=True)
     if isinstance(op, ops.Elementwise):
         return ops.Elementwise(tuple(ops.Step(s.fn, tuple(_const(c, nd) for c in s.consts))

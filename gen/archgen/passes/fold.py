@@ -10,8 +10,8 @@ Three sources, in order of precedence:
 * otherwise 1 (fully folded: least area).
 
 Units without their own folding (thresholds, requant, add, concat, argmax, lif, and the
-sliding-window generator in front of a convolution) take lanes from their streams: the
-window generator produces what its convolution consumes, an elementwise unit keeps its
+window generators in front of a (deformable) convolution) take lanes from their streams:
+a window generator produces what its convolution consumes, an elementwise unit keeps its
 producer's lanes (reduced to a divisor of its channels), so no width converter is needed
 along a layer.  The pass changes only the pe/simd fields: golden outputs are unchanged.
 """
@@ -26,7 +26,8 @@ import numpy as np
 from ..config import Config
 from ..errors import ConfigError
 from ..ir import Graph
-from ..units import add, argmax, concat, lif, mvu, pool, requant, swg, thresholds, vvu
+from ..units import (add, argmax, concat, dswg, lif, mvu, pool, requant, swg, synapse, thresholds,
+                     vvu)
 
 ELEMENTWISE = (thresholds.Params, requant.Params, add.Params, concat.Params, argmax.Params,
                lif.Params)
@@ -50,11 +51,18 @@ class _Layer:
         y = graph.tensors[node.outputs[0]]
         self.depthwise = isinstance(op, vvu.Params)
         self.conv = False
-        if isinstance(op, mvu.Params):
+        if isinstance(op, synapse.Params):  # event-driven: folds like an mvu
+            n, k = op.weight.shape
+            self.pe_choices, self.simd_choices = divisors(n), divisors(k)
+            self.rows, self.cols, self.simd_of = n, k, k
+            self.vectors = 1
+        elif isinstance(op, mvu.Params):
             n, k = op.weight.shape
             prod = graph.producer(node.inputs[0])
-            self.conv = prod is not None and isinstance(prod.op, swg.Params)
+            self.conv = prod is not None and isinstance(prod.op, (swg.Params, dswg.Params))
             simd_of = graph.tensors[prod.inputs[0]].shape[-1] if self.conv else k
+            if prod is not None and isinstance(prod.op, dswg.Params):
+                simd_of //= prod.op.offset_group  # a sampled chunk shares its offsets
             self.pe_choices, self.simd_choices = divisors(n), divisors(simd_of)
             self.rows, self.cols, self.simd_of = n, k, simd_of
             self.vectors = _vectors(x.shape)
@@ -72,6 +80,8 @@ class _Layer:
             self.vectors = max(_vectors(y.shape) * k, _vectors(x.shape))
 
     def cycles(self, pe: int, simd: int) -> int:
+        if isinstance(self.node.op, synapse.Params):  # worst case: every input spikes
+            return max(self.cols // simd, (self.cols + 1) * (self.rows // pe))
         if isinstance(self.node.op, mvu.Params):
             return self.vectors * (self.rows // pe) * (self.cols // simd)
         if self.depthwise:  # every tap of every channel group is one beat
@@ -112,7 +122,7 @@ class _Layer:
 
 def fold(graph: Graph, config: Config) -> Graph:
     layers = [_Layer(n, graph) for n in graph.nodes
-              if isinstance(n.op, (mvu.Params, vvu.Params, pool.Params))]
+              if isinstance(n.op, (mvu.Params, vvu.Params, pool.Params, synapse.Params))]
     chosen = {}
     auto = [ly for ly in layers if not _configured(config, ly.node.name)]
     for ly in layers:
@@ -136,12 +146,12 @@ def fold(graph: Graph, config: Config) -> Graph:
     out_lanes = {}  # tensor -> lanes of the stream carrying it
     consumers_simd = {}
     for n in graph.nodes:  # a window generator feeds exactly one convolution
-        if isinstance(n.op, (mvu.Params, vvu.Params)) and n.name in chosen:
+        if isinstance(n.op, (mvu.Params, vvu.Params, synapse.Params)) and n.name in chosen:
             pe, simd = chosen[n.name]
             consumers_simd[n.inputs[0]] = pe if isinstance(n.op, vvu.Params) else simd
     for n in graph.nodes:
         op = n.op
-        if isinstance(op, mvu.Params):
+        if isinstance(op, (mvu.Params, synapse.Params)):
             pe, simd = chosen[n.name]
             op = replace(op, pe=pe, simd=simd)
             lanes = pe
@@ -152,7 +162,7 @@ def fold(graph: Graph, config: Config) -> Graph:
         elif isinstance(op, pool.Params):
             op = replace(op, pe=chosen[n.name][0])
             lanes = op.pe
-        elif isinstance(op, swg.Params):
+        elif isinstance(op, (swg.Params, dswg.Params)):
             op = replace(op, simd=consumers_simd.get(n.outputs[0], 1))
             lanes = op.simd
         elif isinstance(op, ELEMENTWISE):

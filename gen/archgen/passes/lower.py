@@ -8,7 +8,8 @@ The graph splits into three parts:
 * host suffix: float work after the last integer tensor (dequantization, the final
   affine of bnn_pynq-style models, softmax), done by the driver in float64.
 
-Dense -> mvu; Conv -> swg + mvu (vvu for depthwise); Pool -> pool; Concat -> concat;
+Dense -> mvu; Conv -> swg + mvu (vvu for depthwise); DeformConv -> dswg + mvu; Pool -> pool;
+Concat -> concat;
 ArgMax (and the indices of a TopK) of codes -> argmax.  An op that cannot live in
 hardware and is not at the boundary is an UnsupportedOpError naming the node.
 """
@@ -23,7 +24,7 @@ from ..config import Config
 from ..errors import UnsupportedOpError
 from ..ir import Graph, Node, Tensor, ops
 from ..ir.graph import sanitize
-from ..units import argmax, concat, mvu, pool, swg, vvu
+from ..units import argmax, concat, lif, mvu, pool, swg, synapse, vvu
 
 HOST_PREFIX_OPS = (ops.Transpose, ops.Elementwise, ops.Quantize, ops.Trunc, ops.MultiThreshold,
                    ops.Reshape, ops.Pad)
@@ -73,10 +74,18 @@ def _check_weights(node, op):
 
 
 def _lower_dense(node, op: ops.Dense, g: Graph, config, fresh):
+    """Dense -> mvu; a dense synapse of spikes (0/1 codes) into a neuron layer -> the
+    event-driven synapse unit, which skips zero spikes (``snn.synapse: event``)."""
     _check_weights(node, op)
     x = g.tensors[node.inputs[0]]
     acc = g.tensors[node.outputs[0]].quant
-    p = mvu.Params(op.weight, x.quant.zero_point[0], op.weight_spec, acc.scale)
+    q = x.quant
+    spikes = q.bits == 1 and not q.signed and not q.bipolar and not q.has_zero_point
+    into_neurons = any(isinstance(u.op, lif.Params) for u in g.consumers(node.outputs[0]))
+    if spikes and into_neurons and config.snn.synapse == "event":
+        p = synapse.Params(op.weight, op.weight_spec, acc.scale)
+    else:
+        p = mvu.Params(op.weight, q.zero_point[0], op.weight_spec, acc.scale)
     return [Node(node.name, p, node.inputs, node.outputs)], {}
 
 
@@ -109,6 +118,23 @@ def _lower_conv(node, op: ops.Conv, g: Graph, config, fresh):
     win = Tensor(win_name, shape, spec)
     return ([Node(fresh(node.name + "_swg"), gen, node.inputs, (win_name,)),
              Node(node.name, unit, (win_name,), node.outputs)], {win_name: win})
+
+
+def _lower_deform(node, op: ops.DeformConv, g: Graph, config, fresh):
+    """DeformConv -> dswg (the sampler: frame buffer, bilinear taps, mask) + mvu (the MAC
+    array over each sampled window, PE/SIMD folded like a convolution's)."""
+    _check_weights(node, op)
+    if not op.channels_last:
+        raise UnsupportedOpError(f"node {node.name}: deformable convolution not in streaming layout")
+    ins = [g.tensors[i] for i in node.inputs]
+    sampler = op.sampler(ins[0].quant, ins[2].quant if len(ins) > 2 else None)
+    (shape, spec), = sampler.infer(ins)
+    win_name = fresh(node.outputs[0] + "_win")
+    acc_scale = g.tensors[node.outputs[0]].quant.scale
+    unit = mvu.Params(op.dense_weight(), 0, op.weight_spec, acc_scale)
+    return ([Node(fresh(node.name + "_dswg"), sampler, node.inputs, (win_name,)),
+             Node(node.name, unit, (win_name,), node.outputs)],
+            {win_name: Tensor(win_name, shape, spec)})
 
 
 def _lower_pool(node, op: ops.Pool, g, config, fresh):
@@ -161,7 +187,8 @@ def _fold_pad(node, g: Graph, nodes_by_in):
     return replace(user, op=replace(user.op, pads=new), inputs=node.inputs)
 
 
-_LOWER = {ops.Dense: _lower_dense, ops.Conv: _lower_conv, ops.Pool: _lower_pool,
+_LOWER = {ops.Dense: _lower_dense, ops.Conv: _lower_conv, ops.DeformConv: _lower_deform,
+          ops.Pool: _lower_pool,
           ops.Concat: _lower_concat, ops.ArgMax: _lower_argmax}
 
 

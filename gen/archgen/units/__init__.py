@@ -8,9 +8,10 @@ from __future__ import annotations
 from types import ModuleType
 
 from ..errors import InternalError
-from . import add, argmax, concat, lif, mvu, pool, requant, swg, thresholds, vvu
+from . import (add, argmax, concat, dswg, lif, mvu, pool, requant, swg, synapse, thresholds,
+               vvu)
 
-UNITS: tuple = (mvu, swg, vvu, thresholds, requant, pool, add, concat, argmax, lif)
+UNITS: tuple = (mvu, swg, vvu, thresholds, requant, pool, add, concat, argmax, lif, synapse, dswg)
 
 
 def _table() -> dict:
