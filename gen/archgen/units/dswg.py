@@ -195,5 +195,6 @@ def context(p: Params, ins, outs) -> dict:
             "in_width": d["channels"] * x.quant.bits,
             "offset_width": d["in_lanes"][1] * ins[1].quant.bits,
             "mask_width": d["in_lanes"][2] * ins[2].quant.bits if p.has_mask else 0,
+            "mask_in_bits": ins[2].quant.bits if p.has_mask else 0,
             "out_width": p.simd * outs[0].quant.bits,  # the stream's; derive()'s is the
             "out_cols": d["out_width"]}  # output's width in pixels, kept here
