@@ -50,7 +50,8 @@ def test_interval_is_the_slowest_layer_and_totals_add_up(name, folding):
     js = est.to_json()
     assert set(js["layers"]) == {ly.name for ly in hw.layers} | {"top"}
     for k in KEYS:
-        assert js["total"][k] == pytest.approx(sum(v[k] for v in js["layers"].values()), abs=len(hw.layers) + 1)
+        assert js["total"][k] == pytest.approx(sum(v[k] for v in js["layers"].values()),
+                                               abs=len(hw.layers) + 1)
         assert js["total"][k] >= 0
     assert js["total"]["LUT"] > 0 and js["total"]["FF"] > 0
 
