@@ -13,6 +13,7 @@ import numpy as np
 from ..ir import ops
 from ..ir.types import QuantSpec
 from .onnx import QONNX_DOMAINS, Const, Importer, QConst, _fold
+from .onnx_deform import imp_deformconv
 from .onnx_quant import (const_bipolar, const_dequantizelinear, const_quant, const_quantizelinear,
                          imp_bipolar, imp_dequantizelinear, imp_multithreshold, imp_quant,
                          imp_quantizelinear, imp_trunc, norm_axis, qdq_spec, qlinear_weight_spec,
@@ -676,7 +677,7 @@ def imp_qgemm(imp: Importer, node, attrs):
 # -- the tables ------------------------------------------------------------------------------
 
 _STANDARD = {
-    "Gemm": imp_gemm, "MatMul": imp_matmul, "Conv": imp_conv,
+    "Gemm": imp_gemm, "MatMul": imp_matmul, "Conv": imp_conv, "DeformConv": imp_deformconv,
     "MatMulInteger": imp_matmulinteger, "ConvInteger": imp_convinteger,
     "QLinearConv": imp_qlinearconv, "QLinearMatMul": imp_qlinearmatmul,
     "QuantizeLinear": imp_quantizelinear, "DequantizeLinear": imp_dequantizelinear,
