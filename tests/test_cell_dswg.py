@@ -44,9 +44,15 @@ CASES = {
     "one_row_k23_p1": (1, 4, 2, (2, 3), (1, 1), (1, 1, 1, 1), (1, 1), 2, 2, True, 1, I5, 0),
 }
 VERILATOR_CASES = ("k3_d2_p1_F4_mask_og2",)
+SLOW_CASES = {
+    "12x10x8_k3_p1_og2_F3_mask": (12, 10, 8, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 2, 3, True,
+                                  4, U8, 100),
+    "9x11x3_k23_s2_d2_F1": (9, 11, 3, (2, 3), (2, 2), (0, 1, 1, 0), (2, 2), 1, 1, False, 1,
+                            I5, 3),
+}
 
 
-def layer(case, seed=0, frames=2):
+def layer(case, seed=0, frames=2, origin=False):
     h, w, c, kernel, strides, pads, dil, og, frac, has_mask, simd, xq, xzp = case
     op = dswg.Params(kernel, strides, pads, dil, og, frac, xzp, 5 if has_mask else 0,
                      has_mask, simd)
@@ -67,13 +73,22 @@ def layer(case, seed=0, frames=2):
     near = rng.random(xs[1].shape) < 0.5
     xs[1] = np.where(near, rng.integers(-2 ** (frac + 1), 2 ** (frac + 1) + 1, size=xs[1].shape),
                      xs[1])
+    if origin:  # every sample at the origin: the pixels the next frame writes first
+        ii, jj = np.divmod(np.arange(k), kernel[1])
+        base_y = (np.arange(oh) * strides[0] - pads[0])[:, None] + ii * dil[0]  # (oH, K)
+        base_x = (np.arange(ow) * strides[1] - pads[1])[:, None] + jj * dil[1]  # (oW, K)
+        off = xs[1].reshape(frames, oh, ow, og, k, 2)
+        off[..., 0] = -base_y[None, :, None, None, :] * 2 ** frac
+        off[..., 1] = -base_x[None, None, :, None, :] * 2 ** frac
+        off += rng.integers(0, 2 ** frac, size=off.shape)
+        xs[1] = off.reshape(xs[1].shape)
     if has_mask:
         xs.append(rng.integers(0, 16, size=(frames, oh, ow, og * k)))
     return op, ins, outs, xs
 
 
-def check(tmp_path, simulator, case, frames=2):
-    op, ins, outs, xs = layer(case, frames=frames)
+def check(tmp_path, simulator, case, frames=2, **kw):
+    op, ins, outs, xs = layer(case, frames=frames, **kw)
     d = dswg.derive(op, ins, outs)
     res = run_unit(tmp_path, simulator, op, ins, outs, xs, frames=frames, stall=0.3)
     # the frame in one beat per cycle, then one window beat per cycle, frame after frame
@@ -92,9 +107,23 @@ def test_dswg_verilator(tmp_path, name):
     check(tmp_path, "verilator", CASES[name])
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(SLOW_CASES))
+def test_dswg_bigger(tmp_path, name):
+    check(tmp_path, "icarus", SLOW_CASES[name])
+
+
+def test_dswg_next_frame_overlap(tmp_path):
+    """Every sample reads the frame's first pixels, which the next frame overwrites first:
+    the next frame's writes start in the cycle of the last sample's bank read (read-first)
+    and wait while a stalled output holds that read back."""
+    check(tmp_path, "icarus", CASES["k23_d2_p1_F0"], frames=3, origin=True)
+    check(tmp_path, "icarus", CASES["k3_s2_p0_F4_og2"], frames=3, origin=True)
+
+
 def render_all(tmp_path) -> list:
     out = []
-    for name, case in CASES.items():
+    for name, case in {**CASES, **SLOW_CASES}.items():
         op, ins, outs, _ = layer(case, frames=1)
         folder = tmp_path / name
         folder.mkdir()

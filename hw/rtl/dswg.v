@@ -34,6 +34,8 @@
 // next frame's writes start right after the last issue (the read of an issue happens at
 // the latest together with the first write, read-first).
 //
+// s0/s1/s2_axis_tready are combinational from m_axis_tready (through the enable).
+//
 // Pipeline (one global enable, en = !m_axis_tvalid || m_axis_tready):
 //   0 issue: offsets/mask of (pixel, tap, group) selected from their registers
 //   1 positions py, px; mask value m - MASK_ZP
