@@ -1,6 +1,6 @@
 """Deformable sampler (hw/rtl/dswg.v) against units/dswg.golden(): kernels 3x3 and 2x3,
 strides, dilations, pads, offset groups, F = 0..4 fractional offset bits, offsets far
-outside the input, signed/unsigned inputs with zero points, with and without a mask, SIMD
+outside the input, signed/unsigned/bipolar inputs with zero points, with and without a mask, SIMD
 1 and C/og, under random stalls on all streams; one output beat per cycle after the frame
 is received, no bubble between pixels or frames."""
 
@@ -42,6 +42,8 @@ CASES = {
     "k3_s2_F0_mask_simdC": (6, 6, 3, (3, 3), (2, 2), (1, 1, 0, 0), (1, 1), 1, 0, True, 3, U4, 0),
     "k23_odd_tiny": (3, 3, 1, (2, 3), (1, 2), (0, 1, 0, 1), (1, 1), 1, 2, False, 1, U4, 15),
     "one_row_k23_p1": (1, 4, 2, (2, 3), (1, 1), (1, 1, 1, 1), (1, 1), 2, 2, True, 1, I5, 0),
+    "bipolar_k3_F1": (4, 5, 2, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1, 1, False, 2,
+                      QuantSpec.bipolar_spec(), 0),
 }
 VERILATOR_CASES = ("k3_d2_p1_F4_mask_og2",)
 SLOW_CASES = {
@@ -67,7 +69,8 @@ def layer(case, seed=0, frames=2, origin=False):
     (yshape, yq), = op.infer(ins)
     outs = [Tensor("y", yshape, yq)]
     rng = np.random.default_rng(seed)
-    xs = [rng.integers(xq.lo, xq.hi + 1, size=(frames, h, w, c)),
+    xs = [rng.choice([-1, 1], size=(frames, h, w, c)) if xq.bipolar
+          else rng.integers(xq.lo, xq.hi + 1, size=(frames, h, w, c)),
           rng.integers(-reach, reach + 1, size=(frames, oh, ow, og * 2 * k))]
     # half the offsets small (samples near the window), half anywhere in range
     near = rng.random(xs[1].shape) < 0.5
