@@ -181,7 +181,8 @@ def derive(p: Params, ins, outs) -> dict:
             "sample_bits": signed_width(*p.value_range(xq, None)), "out_bits": y.quant.bits,
             "buffer_pixels": h * w, "buffer_bits": h * w * c * x_bits,
             "frame_beats": frame_beats, "out_beats": out_beats,
-            "taps_per_cycle": p.simd / c, "cycles": frame_beats + out_beats}
+            "taps_per_cycle": p.simd / c, "cycles": frame_beats + out_beats,
+            "frame_buffer_input": 0}  # takes the whole input frame before any offset
 
 
 def context(p: Params, ins, outs) -> dict:
