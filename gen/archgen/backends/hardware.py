@@ -215,20 +215,22 @@ def _fifo_depths(graph, layers, sources, sinks) -> dict:
     capacity is what its layers buffer, as a fraction of a frame (a window generator holds
     its line buffer, every other layer a vector and a few pipeline registers).  A branch
     gets a FIFO of (longest branch's capacity - its own) frames' worth of beats, plus slack.
+    A join that takes one input's whole frame before the others (the deformable sampler)
+    gives every other branch a FIFO of a whole frame.
     """
     out = {}
     for t, ks in sinks.items():
         if len(ks) < 2:
             continue
         beats = graph.tensors[t].size // sources[t][1]
-        caps = []
+        caps, whole = [], False
         for name, k, _ in ks:
             cap, cur = 0.0, name
             while cur is not None:
                 ly = layers[cur]
                 if len(ly.node.inputs) > 1:
                     if cur == name and ly.hw.get("frame_buffer_input") == k:
-                        cap = 1.0  # a join that takes this input's whole frame first
+                        cap, whole = 1.0, True  # a join that takes this whole frame first
                     break  # the join: what it holds is shared by every branch
                 cap += _capacity(ly)
                 nxt = [k for o in ly.node.outputs for k in sinks.get(o, [])]
@@ -238,7 +240,9 @@ def _fifo_depths(graph, layers, sources, sinks) -> dict:
             caps.append(cap)
         longest = max(caps)
         for (name, k, _), cap in zip(ks, caps):
-            need = int(math.ceil((longest - cap) * beats))
+            # the other branches of a whole-frame join must hold the frame themselves
+            # (their layers' buffers fill at their own pace: no credit for them)
+            need = beats if whole and cap < 1.0 else int(math.ceil((longest - cap) * beats))
             out[(t, name, k)] = need + FIFO_SLACK if need > 0 else 2
     return out
 
