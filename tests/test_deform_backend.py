@@ -42,3 +42,17 @@ def test_block_simulates_bit_exact(tmp_path, name):
     # with no window out) is only partly hidden behind it: measured 1-3% above
     est = estimate(hw, get_part("xc7z020")).interval
     assert est <= rep["interval_cycles"] <= 1.05 * est, (rep["interval_cycles"], est)
+
+
+def test_report_has_sampler_figures(tmp_path):
+    from archgen.estimate.report import report_project
+    from archgen.project import write_project
+
+    model = archgen.load(FIX / "deform_dcnv2.onnx")
+    write_project(model, tmp_path / "p", backends=("verilog",))
+    data = report_project(tmp_path / "p")
+    (s,) = data["deform"]["samplers"]
+    assert s["buffer_pixels"] == 10 * 10 and s["buffer_bits"] == 10 * 10 * 4 * 8  # 4 ch, int8
+    assert s["taps_per_cycle"] == pytest.approx(1 / 4)  # simd 1 of 4 channels
+    assert s["cycles_per_frame"] == 10 * 10 + 10 * 10 * 9 * 4
+    assert "Deformable convolution" in (tmp_path / "p" / "reports" / "report.html").read_text()

@@ -49,6 +49,7 @@ def render_report(data: dict) -> str:
                      "BRAM (18K units) counts a BRAM36 as two BRAM18, as Vitis HLS does."),
             _section("Utilization of the part", _util_chart(data)),
             _snn_section(data.get("snn")),
+            _deform_section(data.get("deform")),
             _section("Cycles per layer", _cycles_chart(est, data),
                      "Each layer's interval (cycles per frame); the slowest layer sets the "
                      "accelerator's interval."),
@@ -351,6 +352,19 @@ def _snn_section(snn: dict | None) -> str:
               f"<th>state words</th><th>state bits</th></tr>{rows}</table>")
     return _section("Spiking network", head + layers,
                     "A frame is one time step; membrane state persists over a sample's steps.")
+
+
+def _deform_section(deform: dict | None) -> str:
+    """Deformable convolutions: each sampler's frame buffer and taps per cycle."""
+    if not deform:
+        return ""
+    rows = "".join(f"<tr><td>{_e(r['layer'])}</td><td>{_fmt(r['buffer_pixels'])}</td>"
+                   f"<td>{_fmt(r['buffer_bits'])}</td><td>{r['taps_per_cycle']:.3g}</td>"
+                   f"<td>{_fmt(r['cycles_per_frame'])}</td></tr>" for r in deform["samplers"])
+    table = ("<table><tr><th>sampler</th><th>buffer (pixels)</th><th>buffer (bits)</th>"
+             f"<th>taps / cycle</th><th>its cycles / frame</th></tr>{rows}</table>")
+    return _section("Deformable convolution", table,
+                    f"The accelerator: {_fmt(deform['cycles_per_frame'])} cycles per frame.")
 
 
 def _section(title: str, content: str, note: str = "") -> str:

@@ -38,6 +38,12 @@ def report_project(project_dir, synth: bool = False, part: str | None = None,
     snn = summary(hw, est.interval)
     if snn is not None:
         data["snn"] = snn
+    samplers = [{"layer": ly.name, "buffer_pixels": ly.hw["buffer_pixels"],
+                 "buffer_bits": ly.hw["buffer_bits"], "taps_per_cycle": ly.hw["taps_per_cycle"],
+                 "cycles_per_frame": ly.hw["cycles"]}
+                for ly in hw.layers if ly.node.op.kind() == "dswg"]
+    if samplers:  # deformable convolutions: the sampler's buffer and throughput
+        data["deform"] = {"samplers": samplers, "cycles_per_frame": est.interval}
     if synth:
         if "verilog" not in data["backends"]:
             raise ConfigError(f"{project_dir}: --synth synthesizes the Verilog of the project, "
