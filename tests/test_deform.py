@@ -27,7 +27,8 @@ from archgen.ir.graph import Graph, Node, Tensor
 from archgen.ir.types import QuantSpec
 
 QONNX = "qonnx.custom_op.general"
-BLOCKS = ("deform_dcnv2", "deform_s2_g2_og2", "deform_d2_g3_nomask", "deform_k2x3_og4")
+BLOCKS = ("deform_dcnv2", "deform_s2_g2_og2", "deform_d2_g3_nomask", "deform_k2x3_og4",
+          "deform_split_dcnv2")
 EVALUATOR_SAMPLES = 2  # onnx's reference DeformConv is a Python loop: up to ~4 s per sample
 
 
@@ -345,3 +346,40 @@ def test_bad_deform_conv(capsys, tmp_path, case):
     np.save(x, b.inputs(2))
     check(capsys, ["golden", path, "-i", x, "-o", tmp_path / "y.npy"], path, "deform_conv",
           "DeformConv", *needles)
+
+
+def _slice_model(tmp_path, node):
+    """x (4, 4, 4) -> QONNX Quant (int8) -> ``node`` -> output."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    inits = [numpy_helper.from_array(np.asarray(v, np.float32), n) for n, v in
+             (("s", 2.0 ** -4), ("z", 0.0), ("b", 8.0))]
+    inits += [numpy_helper.from_array(np.asarray(v, np.int64), n) for n, v in
+              (("starts", [0]), ("ends", [4]), ("axes", [1]), ("steps", [2]), ("sizes", [1, 2]))]
+    q = helper.make_node("Quant", ["x", "s", "z", "b"], ["xq"], domain=QONNX, signed=1,
+                         narrow=0, rounding_mode="ROUND")
+    g = helper.make_graph([q, node], "g",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4, 4, 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+                          initializer=inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 19),
+                                            helper.make_opsetid(QONNX, 2)])
+    m.ir_version = 9
+    path = tmp_path / "slice.onnx"
+    path.write_bytes(m.SerializeToString())
+    return path
+
+
+def test_slice_and_split_errors(tmp_path):
+    from onnx import helper
+
+    from archgen.errors import ModelError, UnsupportedOpError
+
+    step = _slice_model(tmp_path, helper.make_node(
+        "Slice", ["xq", "starts", "ends", "axes", "steps"], ["y"], name="sl"))
+    with pytest.raises(UnsupportedOpError, match="node sl .*step 2"):
+        load_model(step)
+    split = _slice_model(tmp_path, helper.make_node("Split", ["xq", "sizes"], ["y", "y2"],
+                                                    name="sp", axis=1))
+    with pytest.raises(ModelError, match=r"node sp .*Split sizes \[1, 2\]"):
+        load_model(split)

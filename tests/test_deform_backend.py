@@ -20,7 +20,8 @@ from cellsim import need
 
 FIX = Path(__file__).parent / "fixtures"
 BLOCKS = {"deform_dcnv2": "verilator", "deform_s2_g2_og2": "icarus",
-          "deform_d2_g3_nomask": "icarus", "deform_k2x3_og4": "icarus"}
+          "deform_d2_g3_nomask": "icarus", "deform_k2x3_og4": "icarus",
+          "deform_split_dcnv2": "icarus"}
 
 
 @pytest.mark.sim

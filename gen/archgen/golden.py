@@ -216,6 +216,12 @@ def _reshape(op: ops.Reshape, ins, specs):
     return [ins[0].reshape((ins[0].shape[0],) + tuple(op.shape))]
 
 
+def _slice(op: ops.Slice, ins, specs):
+    idx = [slice(None)] * ins[0].ndim
+    idx[op.axis % (ins[0].ndim - 1) + 1] = slice(op.start, op.stop)
+    return [ins[0][tuple(idx)]]
+
+
 def _transpose(op: ops.Transpose, ins, specs):
     return [ins[0].transpose((0,) + tuple(p + 1 for p in op.perm))]
 
@@ -267,6 +273,7 @@ MODEL_OPS = {
     ops.Elementwise: _elementwise,
     ops.Reshape: _reshape,
     ops.Transpose: _transpose,
+    ops.Slice: _slice,
     ops.Pad: _pad,
     ops.Softmax: _softmax,
     ops.ArgMax: _argmax,

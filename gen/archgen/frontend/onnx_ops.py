@@ -14,6 +14,7 @@ from ..ir import ops
 from ..ir.types import QuantSpec
 from .onnx import QONNX_DOMAINS, Const, Importer, QConst, _fold
 from .onnx_deform import imp_deformconv
+from .onnx_slice import imp_slice, imp_split
 from .onnx_quant import (const_bipolar, const_dequantizelinear, const_quant, const_quantizelinear,
                          imp_bipolar, imp_dequantizelinear, imp_multithreshold, imp_quant,
                          imp_quantizelinear, imp_trunc, norm_axis, qdq_spec, qlinear_weight_spec,
@@ -689,6 +690,7 @@ _STANDARD = {
     "MaxPool": imp_maxpool, "AveragePool": imp_avgpool,
     "GlobalAveragePool": imp_globalavgpool, "GlobalMaxPool": imp_globalmaxpool,
     "Concat": imp_concat, "Flatten": imp_flatten, "Reshape": imp_reshape,
+    "Slice": imp_slice, "Split": imp_split,
     "Squeeze": imp_squeeze, "Unsqueeze": imp_unsqueeze, "Transpose": imp_transpose,
     "Pad": imp_pad, "Identity": _identity, "Dropout": _identity, "Cast": imp_cast,
     "Shape": imp_shape, "Softmax": imp_softmax, "ArgMax": imp_argmax, "TopK": imp_topk,

@@ -487,6 +487,32 @@ class Reshape(Op):
 
 
 @dataclass(frozen=True, eq=False)
+class Slice(Op):
+    """x[..., start:stop, ...] along one per-sample axis, step 1 (ONNX Slice, Split)."""
+
+    axis: int
+    start: int
+    stop: int
+
+    def summary(self):
+        return f"Slice[axis {self.axis}: {self.start}:{self.stop}]"
+
+    def infer(self, ins):
+        t = ins[0]
+        n = t.shape[self.axis]
+        if not 0 <= self.start < self.stop <= n:
+            raise InternalError(f"Slice {self.start}:{self.stop} of axis {self.axis} {t.shape}")
+        shape = t.shape[:self.axis] + (self.stop - self.start,) + t.shape[self.axis + 1:]
+        q = t.quant
+        if q is not None and q.per_channel:
+            if q.axis != self.axis % len(t.shape):
+                raise InternalError("Slice of a tensor quantized per channel on another axis")
+            zp = q.zero_point[self.start:self.stop] if len(q.zero_point) > 1 else q.zero_point
+            q = q.with_(scale=q.scale[self.start:self.stop], zero_point=zp, lo=q.lo, hi=q.hi)
+        return [(shape, q)]
+
+
+@dataclass(frozen=True, eq=False)
 class Transpose(Op):
     """Permutation of the per-sample axes."""
 

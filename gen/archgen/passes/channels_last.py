@@ -181,6 +181,8 @@ def _move_op(op, node, rank, graph):
                               if getattr(op, k) is not None})
     if isinstance(op, ops.Concat):
         return ops.Concat(_axis(op.axis, nd))
+    if isinstance(op, ops.Slice):
+        return replace(op, axis=_axis(op.axis, nd))
     if isinstance(op, (ops.Softmax,)):
         return ops.Softmax(_axis(op.axis, nd))
     if isinstance(op, ops.ArgMax):

@@ -26,8 +26,8 @@ import numpy as np
 from ..config import Config
 from ..errors import ConfigError
 from ..ir import Graph
-from ..units import (add, argmax, concat, dswg, lif, mvu, pool, requant, swg, synapse, thresholds,
-                     vvu)
+from ..units import (add, argmax, chslice, concat, dswg, lif, mvu, pool, requant, swg, synapse,
+                     thresholds, vvu)
 
 ELEMENTWISE = (thresholds.Params, requant.Params, add.Params, concat.Params, argmax.Params,
                lif.Params)
@@ -173,6 +173,10 @@ def fold(graph: Graph, config: Config) -> Graph:
             op = replace(op, pe=lanes)
             if isinstance(op, argmax.Params):
                 lanes = 1
+        elif isinstance(op, chslice.Params):  # whole lane groups are kept or dropped
+            lanes = math.gcd(out_lanes.get(n.inputs[0], 1), graph.tensors[n.inputs[0]].shape[-1],
+                             op.start, op.stop - op.start)
+            op = replace(op, pe=lanes)
         else:  # wires (Reshape, Relabel) and host ops keep the stream as it is
             lanes = out_lanes.get(n.inputs[0], 1) if n.inputs else 1
         for o in n.outputs:

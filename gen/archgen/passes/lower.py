@@ -24,13 +24,13 @@ from ..config import Config
 from ..errors import UnsupportedOpError
 from ..ir import Graph, Node, Tensor, ops
 from ..ir.graph import sanitize
-from ..units import argmax, concat, lif, mvu, pool, swg, synapse, vvu
+from ..units import argmax, chslice, concat, lif, mvu, pool, swg, synapse, vvu
 
 HOST_PREFIX_OPS = (ops.Transpose, ops.Elementwise, ops.Quantize, ops.Trunc, ops.MultiThreshold,
-                   ops.Reshape, ops.Pad)
+                   ops.Reshape, ops.Pad, ops.Slice)
 # after the last hardware layer: layout changes always run on the host; the others only
 # when they touch float data (ArgMax or Concat of codes is better done by a unit)
-HOST_LAYOUT_OPS = (ops.Transpose, ops.Reshape, ops.Relabel)
+HOST_LAYOUT_OPS = (ops.Transpose, ops.Reshape, ops.Relabel, ops.Slice)
 HOST_SUFFIX_OPS = HOST_LAYOUT_OPS + (ops.Elementwise, ops.Softmax, ops.ArgMax, ops.Concat, ops.Add)
 WIRE_OPS = (ops.Reshape, ops.Relabel)
 
@@ -153,6 +153,16 @@ def _lower_concat(node, op: ops.Concat, g, config, fresh):
     return [Node(node.name, concat.Params(), node.inputs, node.outputs)], {}
 
 
+def _lower_slice(node, op: ops.Slice, g, config, fresh):
+    x = g.tensors[node.inputs[0]]
+    if op.axis != len(x.shape) - 1:
+        raise UnsupportedOpError(f"node {node.name}: {op.summary()} between hardware layers "
+                                 "slices a spatial axis (hardware slices channels)")
+    if x.quant.per_channel:
+        raise UnsupportedOpError(f"node {node.name}: slice of a tensor quantized per channel")
+    return [Node(node.name, chslice.Params(op.start, op.stop), node.inputs, node.outputs)], {}
+
+
 def _lower_argmax(node, op: ops.ArgMax, g, config, fresh):
     x = g.tensors[node.inputs[0]]
     if op.axis != len(x.shape) - 1:
@@ -189,7 +199,7 @@ def _fold_pad(node, g: Graph, nodes_by_in):
 
 _LOWER = {ops.Dense: _lower_dense, ops.Conv: _lower_conv, ops.DeformConv: _lower_deform,
           ops.Pool: _lower_pool,
-          ops.Concat: _lower_concat, ops.ArgMax: _lower_argmax}
+          ops.Concat: _lower_concat, ops.ArgMax: _lower_argmax, ops.Slice: _lower_slice}
 
 
 def lower(graph: Graph, config: Config) -> Graph:

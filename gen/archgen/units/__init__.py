@@ -8,10 +8,11 @@ from __future__ import annotations
 from types import ModuleType
 
 from ..errors import InternalError
-from . import (add, argmax, concat, dswg, lif, mvu, pool, requant, swg, synapse, thresholds,
-               vvu)
+from . import (add, argmax, chslice, concat, dswg, lif, mvu, pool, requant, swg, synapse,
+               thresholds, vvu)
 
-UNITS: tuple = (mvu, swg, vvu, thresholds, requant, pool, add, concat, argmax, lif, synapse, dswg)
+UNITS: tuple = (mvu, swg, vvu, thresholds, requant, pool, add, concat, argmax, lif, synapse, dswg,
+                chslice)
 
 
 def _table() -> dict:
