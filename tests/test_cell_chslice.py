@@ -80,6 +80,7 @@ def test_chslice_icarus(tmp_path, case):
     check(tmp_path, "icarus", case)
 
 
+@pytest.mark.slow  # a ~20 s Verilator build for a cell of wires; every case runs in Icarus
 def test_chslice_verilator(tmp_path):
     check(tmp_path, "verilator", VERILATOR_CASE, stall=0.5, seed=4)
 

@@ -133,7 +133,10 @@ VERILATOR = ("lif_mul_pc_pe2", "cuba_shift_pn_pe1")
 
 def _params():
     out = [pytest.param("icarus", n, id=f"icarus-{n}") for n in CASES]
-    return out + [pytest.param("verilator", n, id=f"verilator-{n}") for n in VERILATOR]
+    # one Verilator build in the default tier (each costs ~20 s); the other in test-all
+    return out + [pytest.param("verilator", n, id=f"verilator-{n}",
+                               marks=[pytest.mark.slow] if i else [])
+                  for i, n in enumerate(VERILATOR)]
 
 
 @pytest.mark.parametrize("simulator,name", _params())

@@ -99,7 +99,9 @@ ICARUS = (("n4k8-pe1simd1-i4", 0.3), ("n6k12-pe2simd3-u3", 1.0), ("n8k16-pe8simd
           ("n12k24-pe3simd8-bip", 0.05), ("n4k32-pe4simd32-i16", 0.3),
           ("n10k20-pe5simd2-u8", 0.05), ("n3k40-pe1simd5-i2", 0.3))
 ROM = (("n6k12-pe2simd3-u3", 0.3), ("n12k24-pe3simd8-bip", 1.0))  # weights from a .mem file
-VERILATOR = (("n10k20-pe5simd2-u8", 0.3, True), ("n12k24-pe3simd8-bip", 0.0, False))
+# one Verilator build in the default tier (each costs ~20 s); the other in test-all
+VERILATOR = (("n10k20-pe5simd2-u8", 0.3, True),
+             pytest.param("n12k24-pe3simd8-bip", 0.0, False, marks=pytest.mark.slow))
 
 
 def _check(tmp_path, simulator, name, density, rom, seed=0):
