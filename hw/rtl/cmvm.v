@@ -1,0 +1,257 @@
+// cmvm: constant-coefficient matrix-vector unit, multiplier-free and fully parallel (the
+// latency strategy's dense layer).
+//
+// For every input vector x of COLS elements and every row n:
+//     acc[n] = sum_t (-1)^NEG[n,t] * ((x[K[n,t]] - ZERO_POINT) << SHIFT[n,t])   (mod 2^ACC_BITS)
+// over the T_MAX term slots t of row n whose USED bit is set: the canonical-signed-digit
+// terms of row n of the weight matrix (archgen.units.cmvm.program()).  ACC_BITS holds the
+// exact result range, so the modulo arithmetic is exact on every output.  Slot (n, t) is
+// field n*T_MAX + t of TERM_K (K_BITS each), TERM_SHIFT (SHIFT_BITS each), TERM_NEG and
+// TERM_USED (1 bit each); an unused slot is a constant zero (yosys removes its logic).
+//
+// Streams: one input beat is the whole vector (element k at s_axis_tdata[k*IN_BITS +:
+// IN_BITS]), one output beat all ROWS accumulators (row n at m_axis_tdata[n*ACC_BITS +:
+// ACC_BITS]); a frame is VECTORS beats, m_axis_tlast on its last.  One beat per cycle.
+//
+// Pipeline: the input register (x - ZERO_POINT, XS_BITS signed), the adder levels, the
+// output register.  Level l (1 .. clog2(T_MAX)) adds node pairs of level l-1 (an odd one
+// out passes); every node carries the sign of its leftmost slot, so a node adds its
+// children when their signs agree and subtracts the right one otherwise (no negation
+// inside the tree).  When a row's slot 0 is negative (ROOT_NEG[n], every term of the row
+// negative) one more level negates the root.  A register follows every level l that is a
+// multiple of DEPTH below the last; the output register follows the last level.
+// Latency: 1 + max(1, ceil(LEVELS / DEPTH)) registers.  All registers advance on one
+// enable, !m_axis_tvalid || m_axis_tready (the pipeline stalls as a whole); s_axis_tready
+// is that enable (combinational from m_axis_tready).
+`default_nettype none
+
+module cmvm #(
+    parameter integer ROWS = 1,        // N: outputs per vector, >= 1
+    parameter integer COLS = 1,        // K: inputs per vector, >= 1
+    parameter integer VECTORS = 1,     // vectors (beats) per frame, >= 1
+    parameter integer IN_BITS = 8,     // input element bits, >= 1 (1 when IN_BIPOLAR)
+    parameter integer IN_SIGNED = 1,   // 1: inputs are two's complement, 0: unsigned
+    parameter integer IN_BIPOLAR = 0,  // 1: inputs are bipolar (bit b means 2b-1)
+    parameter integer ZERO_POINT = 0,  // subtracted from every input code (0 when bipolar)
+    parameter integer XS_BITS = 9,     // signed bits of x - ZERO_POINT, 2..32, >= IN_BITS
+    parameter integer ACC_BITS = 16,   // accumulator (output element) bits, >= 1
+    parameter integer DEPTH = 2,       // adder levels between pipeline registers, >= 1
+    parameter integer T_MAX = 1,       // term slots per row, >= 1
+    parameter integer K_BITS = 1,      // bits of a TERM_K field, >= 1, 2^K_BITS >= COLS
+    parameter integer SHIFT_BITS = 1,  // bits of a TERM_SHIFT field, >= 1
+    parameter [ROWS*T_MAX*K_BITS-1:0] TERM_K = 0,          // input index of each slot, < COLS
+    parameter [ROWS*T_MAX*SHIFT_BITS-1:0] TERM_SHIFT = 0,  // left shift of each slot
+    parameter [ROWS*T_MAX-1:0] TERM_NEG = 0,   // 1: the slot is subtracted (0 when unused)
+    parameter [ROWS*T_MAX-1:0] TERM_USED = 0,  // 1: the slot holds a term
+    parameter [ROWS-1:0] ROOT_NEG = 0  // TERM_NEG of each row's slot 0 (its root's sign)
+) (
+    input  wire                       aclk,
+    input  wire                       aresetn,
+    input  wire [COLS*IN_BITS-1:0]    s_axis_tdata,
+    input  wire                       s_axis_tvalid,
+    output wire                       s_axis_tready,
+    output wire [ROWS*ACC_BITS-1:0]   m_axis_tdata,
+    output wire                       m_axis_tvalid,
+    input  wire                       m_axis_tready,
+    output wire                       m_axis_tlast
+);
+    function integer clog2;  // ceil(log2(v)), 0 for v <= 1
+        input integer v;
+        integer r;
+        begin
+            r = 0;
+            while ((1 << r) < v) r = r + 1;
+            clog2 = r;
+        end
+    endfunction
+
+    localparam integer TREE = clog2(T_MAX);                  // adder tree levels
+    localparam integer LEVELS = TREE + (|ROOT_NEG ? 1 : 0);  // with the root negation
+    // registers: input, one after every DEPTH-th level below the last, output
+    localparam integer MID = LEVELS > 0 ? (LEVELS - 1) / DEPTH : 0;
+    localparam integer STAGES = MID + 2;
+    localparam integer LW = ACC_BITS + XS_BITS;  // a term before its truncation to ACC_BITS
+
+    function integer count;  // nodes at level l (the negation level has one)
+        input integer l;
+        integer j, c;
+        begin
+            c = T_MAX;
+            for (j = 1; j <= l; j = j + 1) c = j > TREE ? 1 : (c + 1) / 2;
+            count = c;
+        end
+    endfunction
+
+    function integer offset;  // first node of level l in a row's node vector
+        input integer l;
+        integer j, s;
+        begin
+            s = 0;
+            for (j = 0; j < l; j = j + 1) s = s + count(j);
+            offset = s;
+        end
+    endfunction
+
+    localparam integer NODES = offset(LEVELS + 1);
+
+    function [ACC_BITS-1:0] term;  // (x << sh) mod 2^ACC_BITS, x sign-extended
+        input [XS_BITS-1:0] x;
+        input [SHIFT_BITS-1:0] sh;
+        // the bits above ACC_BITS are the multiples of 2^ACC_BITS the modulo drops
+        /* verilator lint_off UNUSEDSIGNAL */
+        reg [LW-1:0] w;
+        /* verilator lint_on UNUSEDSIGNAL */
+        begin
+            w = {{ACC_BITS{x[XS_BITS-1]}}, x} << sh;
+            term = w[ACC_BITS-1:0];
+        end
+    endfunction
+
+    localparam integer K_LAST = COLS - 1;
+    generate
+        if ((1 << K_BITS) > COLS) begin : g_check_k  // else every K_BITS field is an index
+            integer s;
+            initial begin
+                for (s = 0; s < ROWS * T_MAX; s = s + 1)
+                    if (TERM_K[s*K_BITS +: K_BITS] > K_LAST[K_BITS-1:0])
+                        $error("cmvm %m: TERM_K of slot %0d is %0d, not below COLS=%0d", s,
+                               TERM_K[s*K_BITS +: K_BITS], COLS);
+            end
+        end
+    endgenerate
+
+    integer r;
+    initial begin
+        if (ROWS < 1) $error("cmvm %m: ROWS=%0d must be >= 1", ROWS);
+        if (COLS < 1) $error("cmvm %m: COLS=%0d must be >= 1", COLS);
+        if (VECTORS < 1) $error("cmvm %m: VECTORS=%0d must be >= 1", VECTORS);
+        if (IN_BITS < 1 || (IN_BIPOLAR != 0 && IN_BITS != 1))
+            $error("cmvm %m: IN_BITS=%0d must be >= 1 (1 when bipolar)", IN_BITS);
+        if (IN_BIPOLAR != 0 && ZERO_POINT != 0)
+            $error("cmvm %m: ZERO_POINT=%0d must be 0 with bipolar inputs", ZERO_POINT);
+        if (XS_BITS < 2 || XS_BITS > 32 || XS_BITS < IN_BITS || (IN_SIGNED == 0 && XS_BITS == IN_BITS))
+            $error("cmvm %m: XS_BITS=%0d must be in 2..32 and hold x - ZERO_POINT (IN_BITS=%0d)",
+                   XS_BITS, IN_BITS);
+        if (ACC_BITS < 1) $error("cmvm %m: ACC_BITS=%0d must be >= 1", ACC_BITS);
+        if (DEPTH < 1) $error("cmvm %m: DEPTH=%0d must be >= 1", DEPTH);
+        if (T_MAX < 1) $error("cmvm %m: T_MAX=%0d must be >= 1", T_MAX);
+        if (K_BITS < 1 || (1 << K_BITS) < COLS)
+            $error("cmvm %m: K_BITS=%0d must be >= 1 and index COLS=%0d", K_BITS, COLS);
+        if (SHIFT_BITS < 1) $error("cmvm %m: SHIFT_BITS=%0d must be >= 1", SHIFT_BITS);
+        for (r = 0; r < ROWS * T_MAX; r = r + 1) begin
+            if (TERM_NEG[r] && !TERM_USED[r])
+                $error("cmvm %m: slot %0d is negative but unused", r);
+        end
+        for (r = 0; r < ROWS; r = r + 1)
+            if (ROOT_NEG[r] != TERM_NEG[r*T_MAX])
+                $error("cmvm %m: ROOT_NEG[%0d] must be TERM_NEG of the row's slot 0", r);
+    end
+
+    reg  [STAGES-1:0] vld, lst;  // valid and tlast alongside the registers
+    wire en = !vld[STAGES-1] || m_axis_tready;
+    wire last_in;
+
+    assign s_axis_tready = en;
+    assign m_axis_tvalid = vld[STAGES-1];
+    assign m_axis_tlast  = lst[STAGES-1];
+
+    generate
+        if (VECTORS == 1) begin : g_one
+            assign last_in = 1'b1;
+        end else begin : g_count
+            localparam integer VW = clog2(VECTORS);
+            localparam integer VEND = VECTORS - 1;
+            reg [VW-1:0] vec;
+            wire take = s_axis_tvalid && en;
+            assign last_in = vec == VEND[VW-1:0];
+            always @(posedge aclk) begin
+                if (!aresetn) vec <= {VW{1'b0}};
+                else if (take) vec <= last_in ? {VW{1'b0}} : vec + 1'b1;
+            end
+        end
+    endgenerate
+
+    always @(posedge aclk) begin
+        if (!aresetn) begin
+            vld <= {STAGES{1'b0}};
+            lst <= {STAGES{1'b0}};
+        end else if (en) begin
+            vld <= {vld[STAGES-2:0], s_axis_tvalid};
+            lst <= {lst[STAGES-2:0], last_in};
+        end
+    end
+
+    // the input register: x - ZERO_POINT, XS_BITS signed
+    localparam [XS_BITS-1:0] ZP = ZERO_POINT[XS_BITS-1:0];
+    reg [COLS*XS_BITS-1:0] xs;
+    genvar k;
+    generate
+        for (k = 0; k < COLS; k = k + 1) begin : g_in
+            wire [IN_BITS-1:0] xr = s_axis_tdata[k*IN_BITS +: IN_BITS];
+            wire [XS_BITS-1:0] xv;  // the code, extended
+            if (IN_BIPOLAR != 0) begin : g_bip
+                assign xv = xr[0] ? {{(XS_BITS-1){1'b0}}, 1'b1} : {XS_BITS{1'b1}};
+            end else if (XS_BITS == IN_BITS) begin : g_same
+                assign xv = xr;
+            end else if (IN_SIGNED != 0) begin : g_sext
+                assign xv = {{(XS_BITS-IN_BITS){xr[IN_BITS-1]}}, xr};
+            end else begin : g_zext
+                assign xv = {{(XS_BITS-IN_BITS){1'b0}}, xr};
+            end
+            always @(posedge aclk) begin
+                if (en) xs[k*XS_BITS +: XS_BITS] <= ZERO_POINT != 0 ? xv - ZP : xv;
+            end
+        end
+    endgenerate
+
+    // per row: the leaves (level 0), the adder levels, the output register
+    genvar n, l, i;
+    generate
+        for (n = 0; n < ROWS; n = n + 1) begin : g_row
+            // level l node i at (offset(l) + i)*ACC_BITS (split_var: Verilator evaluates the
+            // bit ranges apart, a level reading the one before is no combinational loop)
+            wire [NODES*ACC_BITS-1:0] node /* verilator split_var */;
+            for (i = 0; i < T_MAX; i = i + 1) begin : g_leaf
+                localparam integer S = n * T_MAX + i;
+                if (TERM_USED[S]) begin : g_term
+                    assign node[i*ACC_BITS +: ACC_BITS] =
+                        term(xs[TERM_K[S*K_BITS +: K_BITS]*XS_BITS +: XS_BITS],
+                             TERM_SHIFT[S*SHIFT_BITS +: SHIFT_BITS]);
+                end else begin : g_zero
+                    assign node[i*ACC_BITS +: ACC_BITS] = {ACC_BITS{1'b0}};
+                end
+            end
+            for (l = 1; l <= LEVELS; l = l + 1) begin : g_lvl
+                for (i = 0; i < count(l); i = i + 1) begin : g_node
+                    localparam integer A = (offset(l - 1) + 2 * i) * ACC_BITS;  // child a
+                    localparam integer O = (offset(l) + i) * ACC_BITS;  // this node
+                    wire [ACC_BITS-1:0] a = node[A +: ACC_BITS];
+                    wire [ACC_BITS-1:0] c;  // this node's value before its register
+                    if (l > TREE) begin : g_neg  // the root negation level
+                        assign c = ROOT_NEG[n] ? {ACC_BITS{1'b0}} - a : a;
+                    end else if (2 * i + 1 < count(l - 1)) begin : g_add
+                        wire [ACC_BITS-1:0] b = node[A + ACC_BITS +: ACC_BITS];
+                        localparam integer SA = n * T_MAX + (2 * i << (l - 1));
+                        localparam integer SB = n * T_MAX + ((2 * i + 1) << (l - 1));
+                        assign c = TERM_NEG[SA] == TERM_NEG[SB] ? a + b : a - b;
+                    end else begin : g_pass
+                        assign c = a;
+                    end
+                    if (l % DEPTH == 0 && l < LEVELS) begin : g_reg
+                        reg [ACC_BITS-1:0] q;
+                        always @(posedge aclk) if (en) q <= c;
+                        assign node[O +: ACC_BITS] = q;
+                    end else begin : g_wire
+                        assign node[O +: ACC_BITS] = c;
+                    end
+                end
+            end
+            localparam integer ROOT = offset(LEVELS) * ACC_BITS;
+            reg [ACC_BITS-1:0] out_q;
+            always @(posedge aclk) if (en) out_q <= node[ROOT +: ACC_BITS];
+            assign m_axis_tdata[n*ACC_BITS +: ACC_BITS] = out_q;
+        end
+    endgenerate
+endmodule
+
+`default_nettype wire
