@@ -36,10 +36,19 @@ module cmvm #(
     parameter integer XS_BITS = 9,     // signed bits of x - ZERO_POINT, 2..32, >= IN_BITS
     parameter integer ACC_BITS = 16,   // accumulator (output element) bits, >= 1
     parameter integer DEPTH = 2,       // adder levels between pipeline registers, >= 1
+    parameter integer PAIRS = 0,       // shared pairs of input terms (sources COLS..), >= 0
+    parameter integer SRC_BITS = 9,    // signed bits of a source (input or pair), >= XS_BITS
     parameter integer T_MAX = 1,       // term slots per row, >= 1
-    parameter integer K_BITS = 1,      // bits of a TERM_K field, >= 1, 2^K_BITS >= COLS
+    parameter integer K_BITS = 1,      // bits of a source index, >= 1, 2^K_BITS >= COLS+PAIRS
     parameter integer SHIFT_BITS = 1,  // bits of a TERM_SHIFT field, >= 1
-    parameter [ROWS*T_MAX*K_BITS-1:0] TERM_K = 0,          // input index of each slot, < COLS
+    // pair j = (src[PAIR_A[j]] << PAIR_SA[j]) +- (src[PAIR_B[j]] << PAIR_SB[j]) (minus when
+    // PAIR_NEG[j]), both sources inputs (< COLS); one zero field of each when PAIRS = 0
+    parameter [(PAIRS > 0 ? PAIRS : 1)*K_BITS-1:0] PAIR_A = 0,
+    parameter [(PAIRS > 0 ? PAIRS : 1)*K_BITS-1:0] PAIR_B = 0,
+    parameter [(PAIRS > 0 ? PAIRS : 1)*SHIFT_BITS-1:0] PAIR_SA = 0,
+    parameter [(PAIRS > 0 ? PAIRS : 1)*SHIFT_BITS-1:0] PAIR_SB = 0,
+    parameter [(PAIRS > 0 ? PAIRS : 1)-1:0] PAIR_NEG = 0,
+    parameter [ROWS*T_MAX*K_BITS-1:0] TERM_K = 0,          // source of each slot, < COLS+PAIRS
     parameter [ROWS*T_MAX*SHIFT_BITS-1:0] TERM_SHIFT = 0,  // left shift of each slot
     parameter [ROWS*T_MAX-1:0] TERM_NEG = 0,   // 1: the slot is subtracted (0 when unused)
     parameter [ROWS*T_MAX-1:0] TERM_USED = 0,  // 1: the slot holds a term
@@ -65,14 +74,16 @@ module cmvm #(
         end
     endfunction
 
-    localparam integer TREE = clog2(T_MAX);                  // adder tree levels
-    localparam integer LEVELS = TREE + (|ROOT_NEG ? 1 : 0);  // with the root negation
+    localparam integer PL = PAIRS > 0 ? 1 : 0;  // the pair level (level 1) exists
+    localparam integer TREE = clog2(T_MAX);     // adder tree levels (PL + 1 .. PL + TREE)
+    localparam integer LEVELS = PL + TREE + (|ROOT_NEG ? 1 : 0);  // with the root negation
+    localparam integer NSRC = COLS + PAIRS;
     // registers: input, one after every DEPTH-th level below the last, output
     localparam integer MID = LEVELS > 0 ? (LEVELS - 1) / DEPTH : 0;
     localparam integer STAGES = MID + 2;
-    localparam integer LW = ACC_BITS + XS_BITS;  // a term before its truncation to ACC_BITS
+    localparam integer LW = ACC_BITS + SRC_BITS;  // a term before its truncation to ACC_BITS
 
-    function integer count;  // nodes at level l (the negation level has one)
+    function integer count;  // nodes at tree level l (the negation level has one)
         input integer l;
         integer j, c;
         begin
@@ -92,30 +103,30 @@ module cmvm #(
         end
     endfunction
 
-    localparam integer NODES = offset(LEVELS + 1);
+    localparam integer NODES = offset(LEVELS - PL + 1);
 
     function [ACC_BITS-1:0] term;  // (x << sh) mod 2^ACC_BITS, x sign-extended
-        input [XS_BITS-1:0] x;
+        input [SRC_BITS-1:0] x;
         input [SHIFT_BITS-1:0] sh;
         // the bits above ACC_BITS are the multiples of 2^ACC_BITS the modulo drops
         /* verilator lint_off UNUSEDSIGNAL */
         reg [LW-1:0] w;
         /* verilator lint_on UNUSEDSIGNAL */
         begin
-            w = {{ACC_BITS{x[XS_BITS-1]}}, x} << sh;
+            w = {{ACC_BITS{x[SRC_BITS-1]}}, x} << sh;
             term = w[ACC_BITS-1:0];
         end
     endfunction
 
-    localparam integer K_LAST = COLS - 1;
+    localparam integer K_LAST = NSRC - 1;
     generate
-        if ((1 << K_BITS) > COLS) begin : g_check_k  // else every K_BITS field is an index
+        if ((1 << K_BITS) > NSRC) begin : g_check_k  // else every K_BITS field is an index
             integer s;
             initial begin
                 for (s = 0; s < ROWS * T_MAX; s = s + 1)
                     if (TERM_K[s*K_BITS +: K_BITS] > K_LAST[K_BITS-1:0])
-                        $error("cmvm %m: TERM_K of slot %0d is %0d, not below COLS=%0d", s,
-                               TERM_K[s*K_BITS +: K_BITS], COLS);
+                        $error("cmvm %m: TERM_K of slot %0d is %0d, not below COLS+PAIRS=%0d", s,
+                               TERM_K[s*K_BITS +: K_BITS], NSRC);
             end
         end
     endgenerate
@@ -135,8 +146,14 @@ module cmvm #(
         if (ACC_BITS < 1) $error("cmvm %m: ACC_BITS=%0d must be >= 1", ACC_BITS);
         if (DEPTH < 1) $error("cmvm %m: DEPTH=%0d must be >= 1", DEPTH);
         if (T_MAX < 1) $error("cmvm %m: T_MAX=%0d must be >= 1", T_MAX);
-        if (K_BITS < 1 || (1 << K_BITS) < COLS)
-            $error("cmvm %m: K_BITS=%0d must be >= 1 and index COLS=%0d", K_BITS, COLS);
+        if (K_BITS < 1 || (1 << K_BITS) < NSRC)
+            $error("cmvm %m: K_BITS=%0d must be >= 1 and index COLS+PAIRS=%0d", K_BITS, NSRC);
+        if (PAIRS < 0) $error("cmvm %m: PAIRS=%0d must be >= 0", PAIRS);
+        if (SRC_BITS < XS_BITS) $error("cmvm %m: SRC_BITS=%0d must be >= XS_BITS", SRC_BITS);
+        for (r = 0; r < PAIRS; r = r + 1)
+            if ({{(32-K_BITS){1'b0}}, PAIR_A[r*K_BITS +: K_BITS]} >= COLS
+                    || {{(32-K_BITS){1'b0}}, PAIR_B[r*K_BITS +: K_BITS]} >= COLS)
+                $error("cmvm %m: the sources of pair %0d must be inputs (< COLS=%0d)", r, COLS);
         if (SHIFT_BITS < 1) $error("cmvm %m: SHIFT_BITS=%0d must be >= 1", SHIFT_BITS);
         for (r = 0; r < ROWS * T_MAX; r = r + 1) begin
             if (TERM_NEG[r] && !TERM_USED[r])
@@ -204,7 +221,46 @@ module cmvm #(
         end
     endgenerate
 
-    // per row: the leaves (level 0), the adder levels, the output register
+    // the sources (level PL): the inputs sign-extended to SRC_BITS, then the pairs;
+    // registered when level 1 is a register level
+    // a source no slot reads (an input used only by pairs or with zero weights only) is
+    // left unread; yosys removes its logic
+    /* verilator lint_off UNUSEDSIGNAL */
+    wire [NSRC*SRC_BITS-1:0] src;
+    /* verilator lint_on UNUSEDSIGNAL */
+    generate
+        wire [COLS*SRC_BITS-1:0] xe;
+        for (k = 0; k < COLS; k = k + 1) begin : g_ext
+            if (SRC_BITS == XS_BITS) begin : g_same
+                assign xe[k*SRC_BITS +: SRC_BITS] = xs[k*XS_BITS +: XS_BITS];
+            end else begin : g_sext
+                assign xe[k*SRC_BITS +: SRC_BITS] =
+                    {{(SRC_BITS-XS_BITS){xs[k*XS_BITS+XS_BITS-1]}}, xs[k*XS_BITS +: XS_BITS]};
+            end
+        end
+        if (PAIRS == 0) begin : g_nopairs
+            assign src = xe;
+        end else begin : g_pairs
+            wire [NSRC*SRC_BITS-1:0] sc;  // the sources before their register
+            assign sc[COLS*SRC_BITS-1:0] = xe;
+            for (k = 0; k < PAIRS; k = k + 1) begin : g_pair
+                wire [SRC_BITS-1:0] pa = xe[PAIR_A[k*K_BITS +: K_BITS]*SRC_BITS +: SRC_BITS]
+                                         << PAIR_SA[k*SHIFT_BITS +: SHIFT_BITS];
+                wire [SRC_BITS-1:0] pb = xe[PAIR_B[k*K_BITS +: K_BITS]*SRC_BITS +: SRC_BITS]
+                                         << PAIR_SB[k*SHIFT_BITS +: SHIFT_BITS];
+                assign sc[(COLS+k)*SRC_BITS +: SRC_BITS] = PAIR_NEG[k] ? pa - pb : pa + pb;
+            end
+            if (DEPTH == 1 && LEVELS > 1) begin : g_reg
+                reg [NSRC*SRC_BITS-1:0] q;
+                always @(posedge aclk) if (en) q <= sc;
+                assign src = q;
+            end else begin : g_wire
+                assign src = sc;
+            end
+        end
+    endgenerate
+
+    // per row: the leaves (tree level 0), the adder levels, the output register
     genvar n, l, i;
     generate
         for (n = 0; n < ROWS; n = n + 1) begin : g_row
@@ -215,13 +271,13 @@ module cmvm #(
                 localparam integer S = n * T_MAX + i;
                 if (TERM_USED[S]) begin : g_term
                     assign node[i*ACC_BITS +: ACC_BITS] =
-                        term(xs[TERM_K[S*K_BITS +: K_BITS]*XS_BITS +: XS_BITS],
+                        term(src[TERM_K[S*K_BITS +: K_BITS]*SRC_BITS +: SRC_BITS],
                              TERM_SHIFT[S*SHIFT_BITS +: SHIFT_BITS]);
                 end else begin : g_zero
                     assign node[i*ACC_BITS +: ACC_BITS] = {ACC_BITS{1'b0}};
                 end
             end
-            for (l = 1; l <= LEVELS; l = l + 1) begin : g_lvl
+            for (l = 1; l <= LEVELS - PL; l = l + 1) begin : g_lvl
                 for (i = 0; i < count(l); i = i + 1) begin : g_node
                     localparam integer A = (offset(l - 1) + 2 * i) * ACC_BITS;  // child a
                     localparam integer O = (offset(l) + i) * ACC_BITS;  // this node
@@ -237,7 +293,7 @@ module cmvm #(
                     end else begin : g_pass
                         assign c = a;
                     end
-                    if (l % DEPTH == 0 && l < LEVELS) begin : g_reg
+                    if ((PL + l) % DEPTH == 0 && PL + l < LEVELS) begin : g_reg
                         reg [ACC_BITS-1:0] q;
                         always @(posedge aclk) if (en) q <= c;
                         assign node[O +: ACC_BITS] = q;
@@ -246,7 +302,7 @@ module cmvm #(
                     end
                 end
             end
-            localparam integer ROOT = offset(LEVELS) * ACC_BITS;
+            localparam integer ROOT = offset(LEVELS - PL) * ACC_BITS;
             reg [ACC_BITS-1:0] out_q;
             always @(posedge aclk) if (en) out_q <= node[ROOT +: ACC_BITS];
             assign m_axis_tdata[n*ACC_BITS +: ACC_BITS] = out_q;

@@ -42,6 +42,7 @@ class Params(Op):
     weight_spec: QuantSpec  # bits/signedness of the weight codes
     scale: tuple = (1.0,)  # real scale of the accumulator, per output or shared
     depth: int = 2  # adder levels between pipeline registers (the logic-depth budget), >= 1
+    cse: bool = True  # share pairs of terms between outputs (else plain CSD)
 
     def __post_init__(self):
         object.__setattr__(self, "weight", const(self.weight, np.int64))
@@ -81,23 +82,104 @@ def csd(v: int) -> list:
     return out
 
 
-def program(p: Params) -> list:
-    """The term program: per output n, [(k, shift, neg)], positive terms first."""
+def csd_program(w: np.ndarray) -> list:
+    """Plain CSD terms of each row of ``w``: per row, [(k, shift, neg)], positives first."""
     rows = []
-    for wrow in p.weight:
-        terms = [(k, e, int(d < 0)) for k, w in enumerate(wrow) for e, d in csd(int(w))]
+    for wrow in w:
+        terms = [(k, e, int(d < 0)) for k, wv in enumerate(wrow) for e, d in csd(int(wv))]
         rows.append(sorted(terms, key=lambda t: t[2]))  # stable: positives first
     return rows
 
 
-def evaluate(prog: list, xs: np.ndarray) -> np.ndarray:
+def _key(t1, t2):
+    """(pattern, shift, sign) of two input terms: t1 + t2 = (-1)^sign * (pattern << shift),
+    pattern (a, sa, b, sb, neg) = (x_a << sa) + (-1)^neg * (x_b << sb), min(sa, sb) = 0."""
+    (a, s1, n1), (b, s2, n2) = sorted((t1, t2))
+    m = min(s1, s2)
+    return (a, s1 - m, b, s2 - m, n1 ^ n2), m, n1
+
+
+def cse(rows: list, k: int) -> tuple:
+    """Pairwise common-subexpression elimination over the input terms (da4ml-style, one
+    level): greedily, the pattern (x_a << sa) +- (x_b << sb) found in the most rows becomes a
+    shared source k + j, and each row's pair of terms matching it (at any shift and sign)
+    becomes one term of that source.  Returns (pairs [(a, sa, b, sb, neg)], rows)."""
+    import heapq
+    from collections import Counter
+
+    rows = [{(s, e): n for s, e, n in r} for r in rows]
+    count = Counter()
+    for r in rows:
+        ts = [(s, e, n) for (s, e), n in r.items()]
+        for i in range(len(ts)):
+            for j in range(i + 1, len(ts)):
+                count[_key(ts[i], ts[j])[0]] += 1
+    heap = [(-c, key) for key, c in count.items() if c > 1]
+    heapq.heapify(heap)
+    pairs = []
+    while heap:
+        c, key = heapq.heappop(heap)
+        if -c != count[key]:  # stale: counts only fall
+            if count[key] > 1:
+                heapq.heappush(heap, (-count[key], key))
+            continue
+        a, sa, b, sb, neg = key
+        hits = []  # (row, shift, sign) of disjoint occurrences
+        for ri, r in enumerate(rows):
+            used = set()
+            for (s, e), n in sorted(r.items()):
+                m = e - sa
+                if s != a or m < 0 or (s, e) in used:
+                    continue
+                other = (b, m + sb)
+                if other in used or r.get(other) != n ^ neg or other == (s, e):
+                    continue
+                used |= {(s, e), other}
+                hits.append((ri, m, n))
+        if len(hits) < 2:
+            count[key] = 0
+            continue
+        j = k + len(pairs)
+        pairs.append(key)
+        for ri, m, n in hits:
+            r = rows[ri]
+            t1, t2 = (a, m + sa, n), (b, m + sb, n ^ neg)
+            for t in (t1, t2):
+                del r[t[:2]]
+            rest = [(s, e, nn) for (s, e), nn in r.items() if s < k]
+            count[key] -= 1
+            for u in rest:
+                for t in (t1, t2):
+                    count[_key(t, u)[0]] -= 1
+            r[(j, m)] = n
+    out = [sorted(((s, e, n) for (s, e), n in r.items()), key=lambda t: (t[2], t[0], t[1]))
+           for r in rows]
+    return pairs, out
+
+
+def program(p: Params) -> tuple:
+    """The term program: (pairs, rows).  Sources 0..K-1 are the inputs x[k] - zero point,
+    source K + j the shared pair j = (a, sa, b, sb, neg): (src_a << sa) + (-1)^neg *
+    (src_b << sb) of two inputs; rows: per output n, [(source, shift, neg)], positives first.
+    Without ``p.cse`` there are no pairs (plain CSD)."""
+    rows = csd_program(p.weight)
+    if not p.cse:
+        return [], rows
+    return cse(rows, p.weight.shape[1])
+
+
+def evaluate(prog: tuple, xs: np.ndarray) -> np.ndarray:
     """The program's outputs on input vectors xs (..., K) already minus the zero point:
     the reference the cell's arithmetic follows (equal to golden)."""
+    pairs, rows = prog
     xs = np.asarray(xs, dtype=np.int64)
-    out = np.zeros(xs.shape[:-1] + (len(prog),), dtype=np.int64)
-    for n, terms in enumerate(prog):
-        for k, e, neg in terms:
-            out[..., n] += (-1 if neg else 1) * (xs[..., k] << e)
+    src = [xs[..., k] for k in range(xs.shape[-1])]
+    for a, sa, b, sb, neg in pairs:
+        src.append((src[a] << sa) + (-1 if neg else 1) * (src[b] << sb))
+    out = np.zeros(xs.shape[:-1] + (len(rows),), dtype=np.int64)
+    for n, terms in enumerate(rows):
+        for s, e, neg in terms:
+            out[..., n] += (-1 if neg else 1) * (src[s] << e)
     return out
 
 
@@ -117,60 +199,77 @@ def derive(p: Params, ins, outs) -> dict:
     else:
         xlo, xhi = q.lo - p.in_zero_point, q.hi - p.in_zero_point
     xs_bits = max(2, bits_for_range(min(xlo, -1), xhi)[0])  # signed, after the zero point
-    prog = program(p)
-    terms = [len(t) for t in prog]
+    pairs, rows = program(p)
+    pair_shift = max((max(sa, sb) for _, sa, _, sb, _ in pairs), default=0)
+    src_bits = xs_bits + (pair_shift + 1 if pairs else 0)  # signed: an input or a pair
+    terms = [len(t) for t in rows]
     t_max = max(1, *terms) if terms else 1
-    neg_root = [int(bool(t) and t[0][2] == 1) for t in prog]
-    levels = _levels(t_max) + int(any(neg_root))
+    neg_root = [int(bool(t) and t[0][2] == 1) for t in rows]
+    tree = _levels(t_max)
+    levels = int(bool(pairs)) + tree + int(any(neg_root))
     stages = 1 + max(1, math.ceil(levels / p.depth))  # input register + tree/output registers
     vectors = int(np.prod(x.shape[:-1], dtype=np.int64))
-    adders = sum(max(0, t - 1) for t in terms) + sum(neg_root)
+    adders = len(pairs) + sum(max(0, t - 1) for t in terms) + sum(neg_root)
+    plain = csd_program(p.weight)
+    adders_csd = (sum(max(0, len(t) - 1) for t in plain)
+                  + sum(int(bool(t) and t[0][2] == 1) for t in plain))
     return {"rows": n, "cols": k, "depth": p.depth, "vectors": vectors,
             "in_bits": q.bits, "in_signed": q.signed, "in_bipolar": q.bipolar,
             "zero_point": 0 if q.bipolar else p.in_zero_point, "xs_bits": xs_bits,
+            "pairs": len(pairs), "src_bits": src_bits,
             "acc_bits": acc_bits, "acc_signed": y.quant.signed,
             "in_lanes": [k], "out_lanes": [n], "in_width": k * q.bits, "out_width": n * acc_bits,
             "terms": terms, "t_max": t_max, "neg_root": neg_root,
-            "shift_max": max((e for t in prog for _, e, _ in t), default=0),
-            "levels": levels, "stages": stages, "adders": adders,
+            "shift_max": max([e for t in rows for _, e, _ in t] + [pair_shift]),
+            "tree_levels": tree, "levels": levels, "stages": stages,
+            "adders": adders, "adders_csd": adders_csd,
             "cycles_per_vector": 1, "cycles": vectors,
             # first input beat to last output beat of a frame: cycles + pipeline_cycles
             "pipeline_cycles": stages}
 
 
 def context(p: Params, ins, outs) -> dict:
-    """derive() + the term program as packed parameter fields, slot (n, t) at index
-    n * t_max + t: term_k (k_bits each), term_shift (shift_bits), term_neg, term_used."""
+    """derive() + the term program as packed parameter fields: slot (n, t) at index
+    n * t_max + t of term_k (source index, k_bits each), term_shift (shift_bits),
+    term_neg, term_used (1 bit); pair j at index j of pair_a, pair_b (k_bits), pair_sa,
+    pair_sb (shift_bits), pair_neg (1 bit); a single zero field when there is no pair."""
     d = derive(p, ins, outs)
-    prog = program(p)
+    pairs, rows = program(p)
     t_max = d["t_max"]
     fields = {"k": [], "shift": [], "neg": [], "used": []}
-    for terms in prog:
+    for terms in rows:
         slots = list(terms) + [None] * (t_max - len(terms))
         for t in slots:
             fields["k"].append(t[0] if t else 0)
             fields["shift"].append(t[1] if t else 0)
             fields["neg"].append(t[2] if t else 0)
             fields["used"].append(1 if t else 0)
-    return {**d, "k_bits": max(1, (d["cols"] - 1).bit_length()),
+    pr = list(zip(*pairs)) if pairs else [[0]] * 5
+    return {**d, "k_bits": max(1, (d["cols"] + d["pairs"] - 1).bit_length()),
             "shift_bits": max(1, d["shift_max"].bit_length()),
             "term_k": fields["k"], "term_shift": fields["shift"], "term_neg": fields["neg"],
-            "term_used": fields["used"]}
+            "term_used": fields["used"], "pair_a": list(pr[0]), "pair_sa": list(pr[1]),
+            "pair_b": list(pr[2]), "pair_sb": list(pr[3]), "pair_neg": list(pr[4])}
 
 
 def resources(p: Params, d: dict, part):
     """LUT, FF, DSP and carry cells of this layer after yosys synth_xilinx, from the
-    structure of hw/rtl/cmvm.v: an acc_bits-wide adder per adder of the program (and per
-    root negation), the input register, the tree registers of the nodes alive at every
-    registered level, the output register, the valid/last pipeline and the enable."""
+    structure of hw/rtl/cmvm.v: an adder per shared pair (src_bits wide) and per adder of
+    the rows' trees and root negations (acc_bits wide), the input register, the registers
+    of the nodes alive at every registered level, the output register, the valid/last
+    pipeline and the enable."""
     from ..estimate import primitives as pr
     from ..estimate.resources import Cost
 
-    ab, levels, dep = d["acc_bits"], d["levels"], d["depth"]
-    cost = pr.adder(ab) * d["adders"]
+    ab, levels, dep, first = d["acc_bits"], d["levels"], d["depth"], int(bool(d["pairs"]))
+    cost = pr.adder(d["src_bits"]) * d["pairs"] + pr.adder(ab) * (d["adders"] - d["pairs"])
     cost += pr.reg(d["cols"] * d["xs_bits"])
-    for lvl in range(dep, levels, dep):  # registered tree levels below the output register
-        cost += pr.reg(ab) * sum(math.ceil(t / (1 << min(lvl, levels))) for t in d["terms"])
+    for lvl in range(dep, levels, dep):  # registered levels below the output register
+        if lvl == first:  # the sources: inputs (delayed) and pairs
+            cost += pr.reg(d["cols"] * d["xs_bits"] + d["pairs"] * d["src_bits"])
+        else:
+            tl = min(lvl - first, d["tree_levels"])
+            cost += pr.reg(ab) * sum(math.ceil(t / (1 << tl)) for t in d["terms"])
     cost += pr.reg(ab * sum(1 for t in d["terms"] if t))
     cost += Cost(LUT=2 + (d["cols"] * d["xs_bits"] if d["zero_point"] else 0),
                  FF=2 * d["stages"])
