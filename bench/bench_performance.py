@@ -9,9 +9,9 @@ with ``--synth`` the jet MLP also goes through yosys layer by layer (minutes), w
 ``--sim`` through Verilator for its measured latency and interval.  Generation time is
 import + passes + Verilog rendering, best of 3.
 
-What this measures is the dataflow strategy of #3 at full parallelism: the latency
-strategy of #9 (multiplier-free constant-coefficient adder graphs, pipelining by logic
-depth) is not built yet, so the jet MLP's rows show where that design has to go.
+The jet MLP runs twice: the dataflow units of #3 at full parallelism, and ``strategy:
+latency`` (cmvm: multiplier-free shift-add graphs, registers every ``latency_depth`` adder
+levels; the requantizers behind them are still the dataflow cells).
 """
 
 from __future__ import annotations
@@ -100,6 +100,9 @@ def main():
             rep = simulate_project(d / "p", [x], "verilator").report
             r.update({"sim_latency": rep["latency_cycles"], "sim_interval": rep["interval_cycles"]})
     rows.append(r)
+    lat = archgen.load(JET, strategy="latency", part="xcvu9p", clock_mhz=200)
+    rows.append(row("jet MLP, strategy latency (cmvm)", lat, "xcvu9p",
+                    {"gen_s": generation_time(JET, strategy="latency")}))
 
     # -- CNV (BNN-PYNQ on PYNQ-Z1 at 100 MHz) ----------------------------------------------
     for wbits, abits, fps in ((2, 2, 2580.0), (1, 1, 9150.0)):

@@ -89,7 +89,8 @@ class Config:
     default_precision: str = "fixed<16,6>"
     weight_precision: str | None = None  # defaults to default_precision
     requant: str = "auto"  # auto | thresholds | multiply_shift
-    strategy: str = "dataflow"
+    strategy: str = "dataflow"  # dataflow (folded units) | latency (fully parallel, multiplier-free)
+    latency_depth: int = 2  # latency strategy: adder levels between pipeline registers
     clock_mhz: float = 100.0
     target_fps: float | None = None
     part: str = "xc7z020clg400-1"
@@ -105,6 +106,9 @@ class Config:
             parse_precision(self.weight_precision, "weight_precision")
         if self.requant not in self.REQUANT:
             raise ConfigError(f"requant: {self.requant!r} is not one of {', '.join(self.REQUANT)}")
+        if not isinstance(self.latency_depth, int) or isinstance(self.latency_depth, bool) \
+                or self.latency_depth < 1:
+            raise ConfigError(f"latency_depth: {self.latency_depth!r} is not a positive integer")
         if self.strategy not in self.STRATEGIES:
             raise ConfigError(f"strategy: {self.strategy!r} is not one of {', '.join(self.STRATEGIES)}")
         for name, layer in self.layers.items():

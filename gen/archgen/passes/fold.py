@@ -26,8 +26,8 @@ import numpy as np
 from ..config import Config
 from ..errors import ConfigError
 from ..ir import Graph
-from ..units import (add, argmax, chslice, concat, dswg, lif, mvu, pool, requant, swg, synapse,
-                     thresholds, vvu)
+from ..units import (add, argmax, chslice, cmvm, concat, dswg, lif, mvu, pool, requant, swg,
+                     synapse, thresholds, vvu)
 
 ELEMENTWISE = (thresholds.Params, requant.Params, add.Params, concat.Params, argmax.Params,
                lif.Params)
@@ -173,6 +173,8 @@ def fold(graph: Graph, config: Config) -> Graph:
             op = replace(op, pe=lanes)
             if isinstance(op, argmax.Params):
                 lanes = 1
+        elif isinstance(op, cmvm.Params):  # fully parallel: the whole vector in and out
+            lanes = op.weight.shape[0]
         elif isinstance(op, chslice.Params):  # whole lane groups are kept or dropped
             lanes = math.gcd(out_lanes.get(n.inputs[0], 1), graph.tensors[n.inputs[0]].shape[-1],
                              op.start, op.stop - op.start)

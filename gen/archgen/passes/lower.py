@@ -24,7 +24,7 @@ from ..config import Config
 from ..errors import UnsupportedOpError
 from ..ir import Graph, Node, Tensor, ops
 from ..ir.graph import sanitize
-from ..units import argmax, chslice, concat, lif, mvu, pool, swg, synapse, vvu
+from ..units import argmax, chslice, cmvm, concat, lif, mvu, pool, swg, synapse, vvu
 
 HOST_PREFIX_OPS = (ops.Transpose, ops.Elementwise, ops.Quantize, ops.Trunc, ops.MultiThreshold,
                    ops.Reshape, ops.Pad, ops.Slice)
@@ -74,8 +74,9 @@ def _check_weights(node, op):
 
 
 def _lower_dense(node, op: ops.Dense, g: Graph, config, fresh):
-    """Dense -> mvu; a dense synapse of spikes (0/1 codes) into a neuron layer -> the
-    event-driven synapse unit, which skips zero spikes (``snn.synapse: event``)."""
+    """Dense -> mvu; with ``strategy: latency``, cmvm (every product a constant shift-add
+    graph, one vector per cycle); a dense synapse of spikes (0/1 codes) into a neuron layer
+    -> the event-driven synapse unit, which skips zero spikes (``snn.synapse: event``)."""
     _check_weights(node, op)
     x = g.tensors[node.inputs[0]]
     acc = g.tensors[node.outputs[0]].quant
@@ -84,6 +85,9 @@ def _lower_dense(node, op: ops.Dense, g: Graph, config, fresh):
     into_neurons = any(isinstance(u.op, lif.Params) for u in g.consumers(node.outputs[0]))
     if spikes and into_neurons and config.snn.synapse == "event":
         p = synapse.Params(op.weight, op.weight_spec, acc.scale)
+    elif config.strategy == "latency":  # fully parallel shift-add adder graphs, no multiplier
+        p = cmvm.Params(op.weight, q.zero_point[0], op.weight_spec, acc.scale,
+                        depth=config.latency_depth)
     else:
         p = mvu.Params(op.weight, q.zero_point[0], op.weight_spec, acc.scale)
     return [Node(node.name, p, node.inputs, node.outputs)], {}

@@ -8,11 +8,11 @@ from __future__ import annotations
 from types import ModuleType
 
 from ..errors import InternalError
-from . import (add, argmax, chslice, concat, dswg, lif, mvu, pool, requant, swg, synapse,
-               thresholds, vvu)
+from . import (add, argmax, chslice, cmvm, concat, dswg, lif, mvu, pool, requant, swg,
+               synapse, thresholds, vvu)
 
 UNITS: tuple = (mvu, swg, vvu, thresholds, requant, pool, add, concat, argmax, lif, synapse, dswg,
-                chslice)
+                chslice, cmvm)
 
 
 def _table() -> dict:

@@ -1,0 +1,55 @@
+"""``strategy: latency`` (#9): dense layers become cmvm units (multiplier-free shift-add
+graphs, one vector per cycle) with their requantizers fully parallel behind them; bit-exact
+in simulation, II = 1, and a latency set by the adder depth budget."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import archgen
+from archgen.errors import ConfigError
+from cellsim import need
+
+import qonnx_models as qm
+
+FIX = Path(__file__).parent / "fixtures"
+
+
+def test_latency_strategy_lowers_dense_layers_to_cmvm(tmp_path):
+    path = qm.write(tmp_path / "m.onnx", qm.mlp_model())
+    model = archgen.load(path, strategy="latency", latency_depth=3)
+    kinds = [n.op.kind() for n in model.graph.nodes]
+    assert "cmvm" in kinds and "mvu" not in kinds
+    assert {n.op.depth for n in model.graph.nodes if n.op.kind() == "cmvm"} == {3}
+    x = qm.inputs()
+    assert np.array_equal(model.golden(x), archgen.load(path).golden(x))  # same numbers
+    with pytest.raises(ConfigError, match="latency_depth"):
+        archgen.load(path, strategy="latency", latency_depth=0)
+
+
+@pytest.mark.sim
+def test_latency_strategy_simulates_at_one_vector_per_cycle(tmp_path):
+    need("icarus")
+    path = qm.write(tmp_path / "m.onnx", qm.mlp_model())
+    model = archgen.load(path, strategy="latency")
+    x = qm.inputs()
+    got = model.simulate(x, simulator="icarus", project_dir=tmp_path / "p")
+    assert np.array_equal(got, model.golden(x))
+    rep = json.loads((tmp_path / "p" / "reports" / "sim.json").read_text())
+    assert rep["interval_cycles"] == 1
+
+
+@pytest.mark.sim
+@pytest.mark.slow  # ~2 min of Icarus: the jet-tagging MLP fully parallel
+def test_jet_mlp_latency_strategy(tmp_path):
+    need("icarus")
+    model = archgen.load(FIX / "mlp_w6a6.onnx", strategy="latency", clock_mhz=200)
+    x = np.load(FIX / "mlp_w6a6.npz")["x"][:4]
+    got = model.simulate(x, simulator="icarus", project_dir=tmp_path / "p")
+    assert np.array_equal(got, model.golden(x))
+    rep = json.loads((tmp_path / "p" / "reports" / "sim.json").read_text())
+    assert rep["interval_cycles"] == 1
