@@ -252,24 +252,51 @@ def context(p: Params, ins, outs) -> dict:
             "pair_b": list(pr[2]), "pair_sb": list(pr[3]), "pair_neg": list(pr[4])}
 
 
+def _row_tree(shifts: list, t_max: int, tree: int, ab: int, registered) -> tuple:
+    """(adder bits, register bits) of one row's tree in hw/rtl/cmvm.v over its slots'
+    shifts (None: an unused slot).  A node's low bits below the fewer trailing zeros of its
+    children are wires, so an adder spans ab - max(zeros of the children) bits; a
+    register keeps a node's ab - zeros bits (the constant zero ones are removed)."""
+    nodes = [None if e is None else min(e, ab) for e in shifts + [None] * (t_max - len(shifts))]
+    add = regs = 0
+    for lvl in range(1, tree + 1):
+        nxt = []
+        for i in range(0, len(nodes), 2):
+            a, b = nodes[i], nodes[i + 1] if i + 1 < len(nodes) else None
+            if a is not None and b is not None:
+                add += ab - max(a, b)
+            nxt.append(b if a is None else a if b is None else min(a, b))
+        nodes = nxt
+        if registered(lvl):
+            regs += sum(ab - z for z in nodes if z is not None)
+    return add, regs
+
+
 def resources(p: Params, d: dict, part):
     """LUT, FF, DSP and carry cells of this layer after yosys synth_xilinx, from the
-    structure of hw/rtl/cmvm.v: an adder per shared pair (src_bits wide) and per adder of
-    the rows' trees and root negations (acc_bits wide), the input register, the registers
-    of the nodes alive at every registered level, the output register, the valid/last
-    pipeline and the enable."""
+    structure of hw/rtl/cmvm.v: an adder per shared pair (src_bits wide less its shift)
+    and per adder of the rows' trees (acc_bits wide less the trailing zero bits of its
+    shifted operands) and root negation, the input register, the registers of the nodes
+    alive at every registered level, the output register, the valid/last pipeline and
+    the enable."""
     from ..estimate import primitives as pr
     from ..estimate.resources import Cost
 
     ab, levels, dep, first = d["acc_bits"], d["levels"], d["depth"], int(bool(d["pairs"]))
-    cost = pr.adder(d["src_bits"]) * d["pairs"] + pr.adder(ab) * (d["adders"] - d["pairs"])
+    pairs, rows = program(p)
+    cost = Cost()
+    for _, sa, _, sb, _ in pairs:
+        cost += pr.adder(d["src_bits"] - max(sa, sb))
+    cost += pr.adder(ab) * sum(d["neg_root"])
     cost += pr.reg(d["cols"] * d["xs_bits"])
-    for lvl in range(dep, levels, dep):  # registered levels below the output register
-        if lvl == first:  # the sources: inputs (delayed) and pairs
-            cost += pr.reg(d["cols"] * d["xs_bits"] + d["pairs"] * d["src_bits"])
-        else:
-            tl = min(lvl - first, d["tree_levels"])
-            cost += pr.reg(ab) * sum(math.ceil(t / (1 << tl)) for t in d["terms"])
+    if first and dep == 1 and levels > 1:  # the sources registered: inputs and pairs
+        cost += pr.reg(d["cols"] * d["xs_bits"] + d["pairs"] * d["src_bits"])
+    add = regs = 0
+    for terms in rows:
+        a, r = _row_tree([e for _, e, _ in terms], d["t_max"], d["tree_levels"], ab,
+                         lambda tl: (first + tl) % dep == 0 and first + tl < levels)
+        add, regs = add + a, regs + r
+    cost += Cost(LUT=add, CARRY4=math.ceil(add / 4)) + pr.reg(regs)
     cost += pr.reg(ab * sum(1 for t in d["terms"] if t))
     cost += Cost(LUT=2 + (d["cols"] * d["xs_bits"] if d["zero_point"] else 0),
                  FF=2 * d["stages"])
