@@ -56,9 +56,19 @@ def layer(rows, cols, xk, wk, zx=0, depth=2, sparse=0.0, lead=(), cse=True, seed
     return op, [x], [Tensor("y", shape, q)]
 
 
-def inputs(ins, frames, seed):
+def inputs(ins, frames, seed, op=None):
+    """Random frames; with ``op``, the first ones are the extremes (every input at its
+    lowest code, at its highest, and the vectors giving row 0 its largest and smallest
+    sums): the narrow adders' ranges are reached."""
     rng = np.random.default_rng(1000 + seed)
-    return [codes(rng, t.quant, (frames,) + t.shape) for t in ins]
+    xs = [codes(rng, t.quant, (frames,) + t.shape) for t in ins]
+    if op is not None:
+        q, x = ins[0].quant, xs[0]
+        lo, hi = (-1, 1) if q.bipolar else (q.lo, q.hi)
+        pos = op.weight[0] > 0
+        for i, v in enumerate([lo, hi, np.where(pos, hi, lo), np.where(pos, lo, hi)][:frames]):
+            x[i] = v
+    return xs
 
 
 # --- the term program ---------------------------------------------------------------------
@@ -155,7 +165,7 @@ NO_PAIRS = ("1x1-i4i4", "1x1-neg", "4x6-i2w-d1", "csd-6x8-i6i6-d1", "csd-sparse-
 
 def _check(tmp_path, simulator, name, seed=0):
     op, ins, outs = layer(*CASES[name], seed=seed)
-    res = run_unit(tmp_path, simulator, op, ins, outs, inputs(ins, 4, seed), stall=0.3,
+    res = run_unit(tmp_path, simulator, op, ins, outs, inputs(ins, 5, seed, op), frames=5, stall=0.3,
                    seed=seed + 1)
     d = cmvm.derive(op, ins, outs)
     assert (d["pairs"] == 0) == (name in NO_PAIRS), (name, d["pairs"])

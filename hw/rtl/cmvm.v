@@ -52,7 +52,13 @@ module cmvm #(
     parameter [ROWS*T_MAX*SHIFT_BITS-1:0] TERM_SHIFT = 0,  // left shift of each slot
     parameter [ROWS*T_MAX-1:0] TERM_NEG = 0,   // 1: the slot is subtracted (0 when unused)
     parameter [ROWS*T_MAX-1:0] TERM_USED = 0,  // 1: the slot holds a term
-    parameter [ROWS-1:0] ROOT_NEG = 0  // TERM_NEG of each row's slot 0 (its root's sign)
+    parameter [ROWS-1:0] ROOT_NEG = 0, // TERM_NEG of each row's slot 0 (its root's sign)
+    parameter integer NODES = 1,       // nodes of a row's tree, all levels (checked)
+    parameter integer NB_BITS = 5,     // bits of a NODE_BITS field, >= 1
+    // the signed bits of node j of row n's tree at field n*NODES + j: an adder computes its
+    // node at these bits (the range of the value it holds), sign-extended to ACC_BITS;
+    // 0: ACC_BITS
+    parameter [ROWS*NODES*NB_BITS-1:0] NODE_BITS = 0
 ) (
     input  wire                       aclk,
     input  wire                       aresetn,
@@ -103,7 +109,7 @@ module cmvm #(
         end
     endfunction
 
-    localparam integer NODES = offset(LEVELS - PL + 1);
+    localparam integer NODES_C = offset(LEVELS - PL + 1);
 
     function [ACC_BITS-1:0] term;  // (x << sh) mod 2^ACC_BITS, x sign-extended
         input [SRC_BITS-1:0] x;
@@ -155,6 +161,8 @@ module cmvm #(
                     || {{(32-K_BITS){1'b0}}, PAIR_B[r*K_BITS +: K_BITS]} >= COLS)
                 $error("cmvm %m: the sources of pair %0d must be inputs (< COLS=%0d)", r, COLS);
         if (SHIFT_BITS < 1) $error("cmvm %m: SHIFT_BITS=%0d must be >= 1", SHIFT_BITS);
+        if (NODES != NODES_C) $error("cmvm %m: NODES=%0d must be %0d", NODES, NODES_C);
+        if (NB_BITS < 1 || NB_BITS > 31) $error("cmvm %m: NB_BITS=%0d must be in 1..31", NB_BITS);
         for (r = 0; r < ROWS * T_MAX; r = r + 1) begin
             if (TERM_NEG[r] && !TERM_USED[r])
                 $error("cmvm %m: slot %0d is negative but unused", r);
@@ -266,7 +274,7 @@ module cmvm #(
         for (n = 0; n < ROWS; n = n + 1) begin : g_row
             // level l node i at (offset(l) + i)*ACC_BITS (split_var: Verilator evaluates the
             // bit ranges apart, a level reading the one before is no combinational loop)
-            wire [NODES*ACC_BITS-1:0] node /* verilator split_var */;
+            wire [NODES_C*ACC_BITS-1:0] node /* verilator split_var */;
             for (i = 0; i < T_MAX; i = i + 1) begin : g_leaf
                 localparam integer S = n * T_MAX + i;
                 if (TERM_USED[S]) begin : g_term
@@ -281,15 +289,30 @@ module cmvm #(
                 for (i = 0; i < count(l); i = i + 1) begin : g_node
                     localparam integer A = (offset(l - 1) + 2 * i) * ACC_BITS;  // child a
                     localparam integer O = (offset(l) + i) * ACC_BITS;  // this node
+                    // a narrow adder (g_narrow) reads only its operands' low NW bits: the
+                    // others are sign extension
+                    /* verilator lint_off UNUSEDSIGNAL */
                     wire [ACC_BITS-1:0] a = node[A +: ACC_BITS];
+                    /* verilator lint_on UNUSEDSIGNAL */
                     wire [ACC_BITS-1:0] c;  // this node's value before its register
                     if (l > TREE) begin : g_neg  // the root negation level
                         assign c = ROOT_NEG[n] ? {ACC_BITS{1'b0}} - a : a;
                     end else if (2 * i + 1 < count(l - 1)) begin : g_add
+                        /* verilator lint_off UNUSEDSIGNAL */  // as a
                         wire [ACC_BITS-1:0] b = node[A + ACC_BITS +: ACC_BITS];
+                        /* verilator lint_on UNUSEDSIGNAL */
                         localparam integer SA = n * T_MAX + (2 * i << (l - 1));
                         localparam integer SB = n * T_MAX + ((2 * i + 1) << (l - 1));
-                        assign c = TERM_NEG[SA] == TERM_NEG[SB] ? a + b : a - b;
+                        localparam integer NBF =
+                            {{(32-NB_BITS){1'b0}}, NODE_BITS[(n*NODES + offset(l) + i)*NB_BITS +: NB_BITS]};
+                        localparam integer NW = NBF < 1 || NBF > ACC_BITS ? ACC_BITS : NBF;
+                        if (NW == ACC_BITS) begin : g_full
+                            assign c = TERM_NEG[SA] == TERM_NEG[SB] ? a + b : a - b;
+                        end else begin : g_narrow  // the exact value fits NW bits
+                            wire [NW-1:0] s = TERM_NEG[SA] == TERM_NEG[SB] ? a[NW-1:0] + b[NW-1:0]
+                                                                          : a[NW-1:0] - b[NW-1:0];
+                            assign c = {{(ACC_BITS-NW){s[NW-1]}}, s};
+                        end
                     end else begin : g_pass
                         assign c = a;
                     end

@@ -216,6 +216,7 @@ def derive(p: Params, ins, outs) -> dict:
     return {"rows": n, "cols": k, "depth": p.depth, "vectors": vectors,
             "in_bits": q.bits, "in_signed": q.signed, "in_bipolar": q.bipolar,
             "zero_point": 0 if q.bipolar else p.in_zero_point, "xs_bits": xs_bits,
+            "xs_lo": xlo, "xs_hi": xhi,
             "pairs": len(pairs), "src_bits": src_bits,
             "acc_bits": acc_bits, "acc_signed": y.quant.signed,
             "in_lanes": [k], "out_lanes": [n], "in_width": k * q.bits, "out_width": n * acc_bits,
@@ -226,6 +227,45 @@ def derive(p: Params, ins, outs) -> dict:
             "cycles_per_vector": 1, "cycles": vectors,
             # first input beat to last output beat of a frame: cycles + pipeline_cycles
             "pipeline_cycles": stages}
+
+
+def node_bits(d: dict, pairs: list, rows: list) -> list:
+    """The signed bits of every node of every row's tree, in hw/rtl/cmvm.v's order (row n,
+    tree level l, node i at n * nodes + offset(l) + i; levels 0 (the slots) .. TREE, then
+    the root negation level when there is one), each at most acc_bits: an adder computes
+    its node at these bits (the exact range of the value it stores: its subtree's sum,
+    negated when the subtree's leftmost slot is negative), sign-extended to acc_bits."""
+    ab, t_max = d["acc_bits"], d["t_max"]
+    xs = (-1, 1) if d["in_bipolar"] else (d["xs_lo"], d["xs_hi"])
+    src = [xs] * d["cols"]
+    for a, sa, b, sb, neg in pairs:
+        lo_b, hi_b = (-(src[b][1] << sb), -(src[b][0] << sb)) if neg else (
+            src[b][0] << sb, src[b][1] << sb)
+        src.append(((src[a][0] << sa) + lo_b, (src[a][1] << sa) + hi_b))
+    out = []
+    for terms in rows:
+        negs = [t[2] for t in terms] + [0] * (t_max - len(terms))
+        level = [(-(src[s][1] << e), -(src[s][0] << e)) if ng else (src[s][0] << e, src[s][1] << e)
+                 for s, e, ng in terms] + [(0, 0)] * (t_max - len(terms))  # actual ranges
+        row = [ab] * t_max
+        for lvl in range(1, d["tree_levels"] + 1):
+            nxt = []
+            for i in range(0, len(level), 2):
+                if i + 1 < len(level):
+                    lo, hi = level[i][0] + level[i + 1][0], level[i][1] + level[i + 1][1]
+                    if negs[(i // 2) << lvl]:
+                        lo, hi = -hi, -lo
+                    row.append(min(ab, bits_for_range(min(lo, -1), max(hi, 0))[0]))
+                    if negs[(i // 2) << lvl]:
+                        lo, hi = -hi, -lo
+                    nxt.append((lo, hi))
+                else:
+                    row.append(ab)
+                    nxt.append(level[i])
+            level = nxt
+        row += [ab] * int(any(d["neg_root"]))
+        out += row
+    return out
 
 
 def context(p: Params, ins, outs) -> dict:
@@ -245,31 +285,43 @@ def context(p: Params, ins, outs) -> dict:
             fields["neg"].append(t[2] if t else 0)
             fields["used"].append(1 if t else 0)
     pr = list(zip(*pairs)) if pairs else [[0]] * 5
+    nb = node_bits(d, pairs, rows)
     return {**d, "k_bits": max(1, (d["cols"] + d["pairs"] - 1).bit_length()),
             "shift_bits": max(1, d["shift_max"].bit_length()),
             "term_k": fields["k"], "term_shift": fields["shift"], "term_neg": fields["neg"],
             "term_used": fields["used"], "pair_a": list(pr[0]), "pair_sa": list(pr[1]),
-            "pair_b": list(pr[2]), "pair_sb": list(pr[3]), "pair_neg": list(pr[4])}
+            "pair_b": list(pr[2]), "pair_sb": list(pr[3]), "pair_neg": list(pr[4]),
+            "node_bits": nb, "nb_bits": d["acc_bits"].bit_length(), "nodes": len(nb) // d["rows"]}
 
 
-def _row_tree(shifts: list, t_max: int, tree: int, ab: int, registered) -> tuple:
-    """(adder bits, register bits) of one row's tree in hw/rtl/cmvm.v over its slots'
-    shifts (None: an unused slot).  A node's low bits below the fewer trailing zeros of its
-    children are wires, so an adder spans ab - max(zeros of the children) bits; a
-    register keeps a node's ab - zeros bits (the constant zero ones are removed)."""
-    nodes = [None if e is None else min(e, ab) for e in shifts + [None] * (t_max - len(shifts))]
+def _row_tree(shifts: list, widths: list, t_max: int, tree: int, registered) -> tuple:
+    """(adder bits, register bits, root bits) of one row's tree in hw/rtl/cmvm.v over its
+    slots' shifts (None: an unused slot) and its nodes' bits (node_bits()).  A node's low
+    bits below the fewer trailing zeros of its children are wires, so an adder spans its
+    node's bits less the children's larger count of trailing zeros; a register keeps a
+    node's bits less its zeros (yosys merges the sign-extension copies and removes the
+    constant zeros)."""
+    nodes = [None if e is None else e for e in shifts + [None] * (t_max - len(shifts))]
+    bits = [None] * t_max
     add = regs = 0
+    pos = t_max
     for lvl in range(1, tree + 1):
-        nxt = []
+        nxt, nbits = [], []
         for i in range(0, len(nodes), 2):
             a, b = nodes[i], nodes[i + 1] if i + 1 < len(nodes) else None
+            w = widths[pos + i // 2]
             if a is not None and b is not None:
-                add += ab - max(a, b)
+                add += max(1, w - max(a, b))
+                nbits.append(w)
+            else:
+                nbits.append(bits[i] if i + 1 >= len(nodes) or b is None else w)
             nxt.append(b if a is None else a if b is None else min(a, b))
-        nodes = nxt
+        pos += len(nxt)
+        nodes, bits = nxt, nbits
         if registered(lvl):
-            regs += sum(ab - z for z in nodes if z is not None)
-    return add, regs
+            regs += sum(max(1, (w or 0) - z) for z, w in zip(nodes, bits) if z is not None)
+    root = (bits[0] or 0) - (nodes[0] or 0) if nodes[0] is not None else 0
+    return add, regs, root
 
 
 def resources(p: Params, d: dict, part):
@@ -291,13 +343,17 @@ def resources(p: Params, d: dict, part):
     cost += pr.reg(d["cols"] * d["xs_bits"])
     if first and dep == 1 and levels > 1:  # the sources registered: inputs and pairs
         cost += pr.reg(d["cols"] * d["xs_bits"] + d["pairs"] * d["src_bits"])
+    widths = node_bits(d, pairs, rows)
+    per_row = len(widths) // max(1, len(rows))
     add = regs = 0
-    for terms in rows:
-        a, r = _row_tree([e for _, e, _ in terms], d["t_max"], d["tree_levels"], ab,
-                         lambda tl: (first + tl) % dep == 0 and first + tl < levels)
-        add, regs = add + a, regs + r
+    for n, terms in enumerate(rows):
+        a, r, root = _row_tree([e for _, e, _ in terms], widths[n * per_row:(n + 1) * per_row],
+                               d["t_max"], d["tree_levels"],
+                               lambda tl: (first + tl) % dep == 0 and first + tl < levels)
+        # the output register: the root's bits (a negated root: acc_bits)
+        add, regs = add + a, regs + r + (ab if d["neg_root"][n] else
+                                         root if d["tree_levels"] else ab * bool(terms))
     cost += Cost(LUT=add, CARRY4=math.ceil(add / 4)) + pr.reg(regs)
-    cost += pr.reg(ab * sum(1 for t in d["terms"] if t))
     cost += Cost(LUT=2 + (d["cols"] * d["xs_bits"] if d["zero_point"] else 0),
                  FF=2 * d["stages"])
     return cost
