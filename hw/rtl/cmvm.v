@@ -2,20 +2,24 @@
 // latency strategy's dense layer).
 //
 // For every input vector x of COLS elements and every row n:
-//     acc[n] = sum_t (-1)^NEG[n,t] * ((x[K[n,t]] - ZERO_POINT) << SHIFT[n,t])   (mod 2^ACC_BITS)
-// over the T_MAX term slots t of row n whose USED bit is set: the canonical-signed-digit
-// terms of row n of the weight matrix (archgen.units.cmvm.program()).  ACC_BITS holds the
-// exact result range, so the modulo arithmetic is exact on every output.  Slot (n, t) is
-// field n*T_MAX + t of TERM_K (K_BITS each), TERM_SHIFT (SHIFT_BITS each), TERM_NEG and
-// TERM_USED (1 bit each); an unused slot is a constant zero (yosys removes its logic).
+//     acc[n] = sum_t (-1)^NEG[n,t] * (src[K[n,t]] << SHIFT[n,t])   (mod 2^ACC_BITS)
+// over the T_MAX term slots t of row n whose USED bit is set, where the sources are
+// src[k] = x[k] - ZERO_POINT (k < COLS) and the PAIRS shared pairs src[COLS + j] =
+// (src[PAIR_A[j]] << PAIR_SA[j]) +- (src[PAIR_B[j]] << PAIR_SB[j]) of inputs: the
+// canonical-signed-digit terms of the weight matrix after common-subexpression sharing
+// (archgen.units.cmvm.program()).  ACC_BITS holds the exact result range, so the modulo
+// arithmetic is exact on every output.  Slot (n, t) is field n*T_MAX + t of TERM_K (K_BITS
+// each), TERM_SHIFT (SHIFT_BITS each), TERM_NEG and TERM_USED (1 bit each); an unused slot
+// is a constant zero (yosys removes its logic).  Each adder works at its node's exact
+// width (NODE_BITS, from the terms' ranges) and sign-extends its sum to ACC_BITS.
 //
 // Streams: one input beat is the whole vector (element k at s_axis_tdata[k*IN_BITS +:
 // IN_BITS]), one output beat all ROWS accumulators (row n at m_axis_tdata[n*ACC_BITS +:
 // ACC_BITS]); a frame is VECTORS beats, m_axis_tlast on its last.  One beat per cycle.
 //
-// Pipeline: the input register (x - ZERO_POINT, XS_BITS signed), the adder levels, the
-// output register.  Level l (1 .. clog2(T_MAX)) adds node pairs of level l-1 (an odd one
-// out passes); every node carries the sign of its leftmost slot, so a node adds its
+// Pipeline: the input register (x - ZERO_POINT, XS_BITS signed), the pair level (level 1,
+// when PAIRS > 0), the tree levels, the output register.  Tree level l (1 .. clog2(T_MAX))
+// adds node pairs of tree level l-1 (the slots at 0; an odd one out passes); every node carries the sign of its leftmost slot, so a node adds its
 // children when their signs agree and subtracts the right one otherwise (no negation
 // inside the tree).  When a row's slot 0 is negative (ROOT_NEG[n], every term of the row
 // negative) one more level negates the root.  A register follows every level l that is a
