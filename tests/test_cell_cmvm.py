@@ -220,9 +220,12 @@ def test_cmvm_synth(tmp_path):
 
 @pytest.mark.synth
 @pytest.mark.slow
-@pytest.mark.xfail(reason="yosys exits with an error (its message: the parameterized module "
-                   "name) after ~10 min since the NODE_BITS parameter; before it: 15,807 LUT, "
-                   "10,876 FF, 0 DSP with CSE; plain CSD takes over 20 min", strict=False)
+# Not a yosys error: the run that looked like one was stopped by hand after 12 CPU-minutes
+# (to free the machine for a full test run).  Before NODE_BITS the CSE layer gave 15,807 LUT,
+# 10,876 FF, 0 DSP; plain CSD took over 20 min.  Whether the exact-width version finishes,
+# and in what time, is not measured yet: kept as a non-strict xfail until it is.
+@pytest.mark.xfail(reason="yosys time on the 16x64 layer not measured since NODE_BITS "
+                   "(>10 min); see the comment above", strict=False)
 @pytest.mark.parametrize("cse", [True, False])
 def test_cmvm_synth_jet(tmp_path, cse):
     """The jet-tagging MLP's first layer shape: 16 -> 64, 6-bit weights and inputs."""
