@@ -6,7 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from archgen import units
 from archgen.backends import verilog
 from archgen.errors import InternalError
 from archgen.estimate import get_part
@@ -38,13 +37,6 @@ CASES = {
     "c5_whole_s3_pe5": ((4,), 5, 0, 5, S(3), 5),  # one lane group: every beat kept
 }
 VERILATOR_CASE = "c18_mid_bipolar_pe6"
-
-
-@pytest.fixture(autouse=True)
-def registered(monkeypatch):
-    """chslice among the units until units/__init__.py lists it."""
-    if chslice not in units.UNITS:
-        monkeypatch.setattr(units, "UNITS", units.UNITS + (chslice,))
 
 
 def build(case: str):

@@ -6,7 +6,6 @@ synthesis (the jet-tagging MLP's first layer) against the estimate."""
 import numpy as np
 import pytest
 
-from archgen import units
 from archgen.backends import verilog
 from archgen.errors import InternalError
 from archgen.estimate import get_part
@@ -16,13 +15,6 @@ from archgen.units import cmvm, mvu
 from cellsim import lint, rtl, run_unit, synth
 
 pytestmark = pytest.mark.sim
-
-
-@pytest.fixture(autouse=True)
-def _registered(monkeypatch):
-    """cmvm in UNITS (unit_of reads it) until the lead engineer registers it."""
-    if cmvm not in units.UNITS:
-        monkeypatch.setattr(units, "UNITS", units.UNITS + (cmvm,))
 
 
 def spec(kind: str) -> QuantSpec:

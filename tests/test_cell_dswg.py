@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import archgen.units
 from archgen.backends import verilog
 from archgen.ir.graph import Tensor
 from archgen.ir.types import QuantSpec, bits_for_range
@@ -19,13 +18,6 @@ from cellsim import lint, rtl, run_unit, synth
 pytestmark = pytest.mark.sim
 
 PIPELINE_CYCLES = 6  # issue -> positions -> bank read -> corners -> 2 interpolations -> out
-
-
-@pytest.fixture(autouse=True)
-def _registered(monkeypatch):
-    """unit_of() finds dswg even before units/__init__.py lists it."""
-    if dswg not in archgen.units.UNITS:
-        monkeypatch.setattr(archgen.units, "UNITS", archgen.units.UNITS + (dswg,))
 
 
 # id: (H, W, C, kernel, strides, pads, dilations, offset groups, F, mask, simd, x spec, x zp)

@@ -1,44 +1,21 @@
 """The synapse cell (hw/rtl/synapse.v) through its rendered layer module: bit-exact against
 the unit's golden() under random stalls, on spike frames of every density (none, sparse,
 dense, all), the event-driven cycle figures on frames of a known spike count, lint over the
-grid and one synthesis.
-
-The unit is not in archgen.units.UNITS yet (the lead registers it): the ``registered``
-fixture adds it for these tests (monkeypatch), so that unit_of(), run_unit() and
-verilog.layer_files() find it.  Until sim/cells/test_synapse.py exists, the fixture also
-points run_unit's bench at sim/cells/test_mvu.py, the same generic harness check(dut)."""
+grid and one synthesis."""
 
 import numpy as np
 import pytest
 
-from archgen import simulate
 from archgen.backends import verilog
 from archgen.errors import InternalError
 from archgen.ir.graph import Tensor
 from archgen.ir.types import QuantSpec
-from archgen.resources import resource_dir
 from archgen.units import synapse
 from cellsim import lint, rtl, run_unit, synth
 
 pytestmark = pytest.mark.sim
 
 SPIKE = QuantSpec(bits=1, signed=False)
-
-
-@pytest.fixture(autouse=True)
-def registered(monkeypatch):
-    import archgen.units as units
-
-    if synapse not in units.UNITS:
-        monkeypatch.setattr(units, "UNITS", units.UNITS + (synapse,))
-    if not (resource_dir("sim") / "cells" / "test_synapse.py").is_file():
-        real = simulate.Bench
-
-        def bench(sources, toplevel, module, module_dir, parameters=()):
-            module = "test_mvu" if module == "test_synapse" else module
-            return real(sources, toplevel, module, module_dir, parameters)
-
-        monkeypatch.setattr(simulate, "Bench", bench)
 
 
 def spec(kind: str) -> QuantSpec:

@@ -9,7 +9,6 @@ configuration, silent under -Wall -Wextra."""
 import numpy as np
 import pytest
 
-import archgen.units
 from archgen.ir.graph import Tensor
 from archgen.ir.types import QuantSpec
 from archgen.units import dswg
@@ -71,13 +70,6 @@ def codes(case, ins, frames, seed):
             v = rng.choice([-1, 1], size=v.shape)
         xs.append(v)
     return xs
-
-
-@pytest.fixture(autouse=True)
-def _with_dswg(monkeypatch):
-    """units/__init__.py may not list dswg yet: unit_of() must find it."""
-    if dswg not in archgen.units.UNITS:
-        monkeypatch.setattr(archgen.units, "UNITS", archgen.units.UNITS + (dswg,))
 
 
 @pytest.mark.parametrize("name", list(CASES))

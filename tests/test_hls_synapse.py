@@ -2,25 +2,13 @@
 (templates/hls/synapse.h.j2): bit-exact against the unit's golden() over the RTL cell's
 grid (tests/test_cell_synapse.py: folding, signed/unsigned/bipolar weights, spike frames of
 every density, all-zero and all-one frames), many frames per compile (the accumulators are
-the kernel's state across calls), silent under -Wall -Wextra.
-
-The unit is not in archgen.units.UNITS yet (the lead registers it): the ``registered``
-fixture adds it (monkeypatch) so that unit_of() and run_kernel() find it."""
+the kernel's state across calls), silent under -Wall -Wextra."""
 
 import pytest
 
 from archgen.backends import hls
-from archgen.units import synapse
 from hlscell import run_kernel
 from test_cell_synapse import CASES, layer, spikes
-
-
-@pytest.fixture(autouse=True)
-def registered(monkeypatch):
-    import archgen.units as units
-
-    if synapse not in units.UNITS:
-        monkeypatch.setattr(units, "UNITS", units.UNITS + (synapse,))
 
 
 HLS_CASES = {
