@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from hlscell import run_kernel
-from test_cell_chslice import CASES, build, codes, registered  # noqa: F401 (autouse fixture)
+from test_cell_chslice import CASES, build, codes
 
 
 FAST = ("c4_head_u8_pe1", "c12_tail_s5_pe2", "c24_mid_s8_pe3", "c18_mid_bipolar_pe6",
