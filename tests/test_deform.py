@@ -28,7 +28,7 @@ from archgen.ir.types import QuantSpec
 
 QONNX = "qonnx.custom_op.general"
 BLOCKS = ("deform_dcnv2", "deform_s2_g2_og2", "deform_d2_g3_nomask", "deform_k2x3_og4",
-          "deform_split_dcnv2")
+          "deform_split_dcnv2", "deform_bounded")
 EVALUATOR_SAMPLES = 2  # onnx's reference DeformConv is a Python loop: up to ~4 s per sample
 
 

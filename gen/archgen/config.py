@@ -42,6 +42,9 @@ class LayerConfig:
     weight_precision: str | None = None
     pe: int | None = None
     simd: int | None = None
+    # deformable convolution: |offset| <= max_offset pixels (offsets beyond it are clamped),
+    # so the sampler keeps a line buffer instead of the whole frame (see units/dswg.py)
+    max_offset: int | None = None
 
 
 @dataclass(frozen=True)
@@ -117,8 +120,11 @@ class Config:
                     parse_precision(getattr(layer, key), f"layers.{name}.{key}")
             for key in ("pe", "simd"):
                 v = getattr(layer, key)
-                if v is not None and (not isinstance(v, int) or v < 1):
+                if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
                     raise ConfigError(f"layers.{name}.{key}: {v!r} is not a positive integer")
+            v = layer.max_offset
+            if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
+                raise ConfigError(f"layers.{name}.max_offset: {v!r} is not a non-negative integer")
 
     def precision_for(self, layer: str) -> QuantSpec:
         lc = self.layers.get(layer)

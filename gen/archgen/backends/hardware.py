@@ -215,22 +215,24 @@ def _fifo_depths(graph, layers, sources, sinks) -> dict:
     capacity is what its layers buffer, as a fraction of a frame (a window generator holds
     its line buffer, every other layer a vector and a few pipeline registers).  A branch
     gets a FIFO of (longest branch's capacity - its own) frames' worth of beats, plus slack.
-    A join that takes one input's whole frame before the others (the deformable sampler)
-    gives every other branch a FIFO of a whole frame.
+    A join that takes part of one input's frame before the others (the deformable
+    sampler: its whole frame, or its line buffer, ``lead_beats``) gives every other
+    branch a FIFO of that much.
     """
     out = {}
     for t, ks in sinks.items():
         if len(ks) < 2:
             continue
         beats = graph.tensors[t].size // sources[t][1]
-        caps, whole = [], False
+        caps, lead = [], 0.0
         for name, k, _ in ks:
             cap, cur = 0.0, name
             while cur is not None:
                 ly = layers[cur]
                 if len(ly.node.inputs) > 1:
                     if cur == name and ly.hw.get("frame_buffer_input") == k:
-                        cap, whole = 1.0, True  # a join that takes this whole frame first
+                        # a join that takes this much of this frame before the others
+                        cap = lead = ly.hw["lead_beats"] / ly.hw["frame_beats"]
                     break  # the join: what it holds is shared by every branch
                 cap += _capacity(ly)
                 nxt = [k for o in ly.node.outputs for k in sinks.get(o, [])]
@@ -240,9 +242,10 @@ def _fifo_depths(graph, layers, sources, sinks) -> dict:
             caps.append(cap)
         longest = max(caps)
         for (name, k, _), cap in zip(ks, caps):
-            # the other branches of a whole-frame join must hold the frame themselves
-            # (their layers' buffers fill at their own pace: no credit for them)
-            need = beats if whole and cap < 1.0 else int(math.ceil((longest - cap) * beats))
+            # the other branches of a leading join must hold its lead themselves (their
+            # layers' buffers fill at their own pace: no credit for them)
+            need = (int(math.ceil(lead * beats)) if lead and cap < lead
+                    else int(math.ceil((longest - cap) * beats)))
             out[(t, name, k)] = need + FIFO_SLACK if need > 0 else 2
     return out
 

@@ -16,6 +16,8 @@ hardware and is not at the boundary is an UnsupportedOpError naming the node.
 
 from __future__ import annotations
 
+import dataclasses
+
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -132,6 +134,9 @@ def _lower_deform(node, op: ops.DeformConv, g: Graph, config, fresh):
         raise UnsupportedOpError(f"node {node.name}: deformable convolution not in streaming layout")
     ins = [g.tensors[i] for i in node.inputs]
     sampler = op.sampler(ins[0].quant, ins[2].quant if len(ins) > 2 else None)
+    lc = config.layers.get(node.name)
+    if lc is not None and lc.max_offset is not None:  # bounded offsets: clamped, line buffer
+        sampler = dataclasses.replace(sampler, max_offset=lc.max_offset)
     (shape, spec), = sampler.infer(ins)
     win_name = fresh(node.outputs[0] + "_win")
     acc_scale = g.tensors[node.outputs[0]].quant.scale

@@ -22,10 +22,19 @@ Streams (channels last): s0 the input frame (H, W, C); s1 the offsets (oH, oW, o
 s2 the mask (oH, oW, og*K) when present; the output is one window of K*C values per output
 pixel, tap-major like the swg's, ``simd`` values per beat.
 
-Hardware (hw/rtl/dswg.v): a whole-frame buffer, banked by row and column parity so the
-four corners of any sample are read in one cycle; a frame is received whole, then every
-output pixel's offsets (and mask) are read and its window sampled ``simd`` channels per
-cycle.
+Bounded offsets (``max_offset`` = R pixels, CoDeNet-style): offset codes are clamped to
+[-R*2**F, R*2**F] (a no-op when the offsets' quantizer cannot exceed it: the lowering
+takes R from that range, or smaller from ``layers.<name>.max_offset`` in the config).
+Output row oh then reads input rows oh*sh - pad_top - R .. oh*sh - pad_top + (kh-1)*dh
++ R + 1 only: ``row_span`` = (kh-1)*dh + 2R + 2 rows.
+
+Hardware (hw/rtl/dswg.v, hw/hls/dswg.h): a buffer banked by row and column parity so the
+four corners of any sample are read in one cycle.  When ``buffer_rows`` (row_span plus
+the stride's rows being written, rounded up to even) is less than the frame's height it
+is a ring of rows (``line_buffer``): rows are written while earlier output rows are
+sampled, and an output row is sampled as soon as its last row is in.  Otherwise the
+frame is received whole, then every output pixel's offsets (and mask) are read and its
+window sampled ``simd`` channels per cycle.
 """
 
 from __future__ import annotations
@@ -52,6 +61,7 @@ class Params(Op):
     mask_zero_point: int = 0
     has_mask: bool = False
     simd: int = 1  # window values per output beat (set by folding)
+    max_offset: int | None = None  # R: |offset| <= R pixels (clamped); None: unbounded
 
     @classmethod
     def kind(cls):
@@ -60,8 +70,17 @@ class Params(Op):
     def summary(self):
         k = "x".join(map(str, self.kernel))
         mask = " mask" if self.has_mask else ""
+        bound = "" if self.max_offset is None else f" R{self.max_offset}"
         return (f"dswg[k{k} s{self.strides} p{self.pads} d{self.dilations} og{self.offset_group}"
-                f" F{self.frac}{mask} simd{self.simd}]")
+                f" F{self.frac}{mask}{bound} simd{self.simd}]")
+
+    def offset_limits(self, q: QuantSpec) -> tuple[int, int]:
+        """The offset codes the sampler can see: the quantizer's range, clamped to +-R*2**F."""
+        lo, hi = int_range(q.bits, q.signed)
+        if self.max_offset is None:
+            return lo, hi
+        r = self.max_offset << self.frac
+        return max(lo, -r), min(hi, r)
 
     def out_spatial(self, h: int, w: int) -> tuple:
         return (spatial_out(h, self.kernel[0], self.strides[0], self.pads[0], self.pads[2],
@@ -114,6 +133,8 @@ def sample(p: Params, x: np.ndarray, off: np.ndarray, mask: np.ndarray | None) -
     xpad = np.zeros((b, h + 2, w + 2, c), np.int64)  # a ring of zeros: corners just outside
     xpad[:, 1:h + 1, 1:w + 1] = xs
     off = off.astype(np.int64).reshape(b, oh, ow, og, k, 2)
+    if p.max_offset is not None:
+        off = np.clip(off, -(p.max_offset << p.frac), p.max_offset << p.frac)
     ii, jj = np.divmod(np.arange(k), kw)
     base_y = (np.arange(oh) * p.strides[0] - p.pads[0])[:, None, None] + ii * p.dilations[0]
     base_x = (np.arange(ow) * p.strides[1] - p.pads[1])[None, :, None] + jj * p.dilations[1]
@@ -169,20 +190,39 @@ def derive(p: Params, ins, outs) -> dict:
     coord_lo = -max(p.pads[0], p.pads[1]) - 1
     coord_hi = max((oh - 1) * p.strides[0] + (p.kernel[0] - 1) * p.dilations[0],
                    (ow - 1) * p.strides[1] + (p.kernel[1] - 1) * p.dilations[1]) + 1
-    olo, ohi = int_range(off_q.bits, off_q.signed)
+    olo, ohi = p.offset_limits(off_q)
     pos_bits = signed_width((coord_lo << p.frac) + olo, (coord_hi << p.frac) + ohi)
     frame_beats = h * w  # the input: one pixel (C channels) per beat
     out_beats = oh * ow * k * c // p.simd
+    # rows an output row reads: from oh*sh + row_lo0 on, row_span of them (clipped to the frame)
+    reach = (max(-olo, ohi) + (1 << p.frac) - 1) >> p.frac  # whole pixels an offset can move
+    row_lo0 = -p.pads[0] - reach
+    row_span = (p.kernel[0] - 1) * p.dilations[0] + 2 * reach + 2
+    rows = row_span + p.strides[0]
+    rows += rows % 2  # even: consecutive rows always sit in banks of different parity
+    line = rows < h
+    rows = rows if line else h
+    buffer_pixels = rows * w
+    # a line buffer overlaps receiving with sampling; a whole frame is received first
+    cycles = max(frame_beats, out_beats) if line else frame_beats + out_beats
     return {"in_lanes": [c, og * 2 * k] + ([og * k] if p.has_mask else []),
             "out_lanes": [p.simd], "height": h, "width": w, "channels": c, "taps": k,
             "out_height": oh, "out_width": ow, "offset_group": og, "group_channels": cg,
             "frac": p.frac, "in_bits": xq.bits, "x_bits": x_bits, "offset_bits": off_q.bits,
+            "offset_lo": olo, "offset_hi": ohi, "clamp": int((olo, ohi) != int_range(
+                off_q.bits, off_q.signed)),
             "mask_bits": mask_bits, "pos_bits": pos_bits, "weight_bits": p.frac + 1,
             "sample_bits": signed_width(*p.value_range(xq, None)), "out_bits": y.quant.bits,
-            "buffer_pixels": h * w, "buffer_bits": h * w * c * x_bits,
+            "max_offset": reach, "row_lo0": row_lo0, "row_span": row_span,
+            "line_buffer": int(line), "buffer_rows": rows,
+            "buffer_pixels": buffer_pixels, "buffer_bits": buffer_pixels * c * x_bits,
             "frame_beats": frame_beats, "out_beats": out_beats,
-            "taps_per_cycle": p.simd / c, "cycles": frame_beats + out_beats,
-            "frame_buffer_input": 0}  # takes the whole input frame before any offset
+            "taps_per_cycle": p.simd / c, "cycles": cycles,
+            # input 0 runs ahead of the offsets by up to this many beats (whole frame, or
+            # the line buffer and the row being written): hardware.py sizes the other
+            # branches' FIFOs by it
+            "frame_buffer_input": 0,
+            "lead_beats": min(h, rows + 1) * w if line else frame_beats}
 
 
 def context(p: Params, ins, outs) -> dict:
@@ -222,7 +262,7 @@ def resources(p: Params, d: dict, part):
     from ..estimate.resources import Cost
 
     simd, f, xb = p.simd, d["frac"], d["x_bits"]
-    depth = math.ceil(d["height"] / 2) * math.ceil(d["width"] / 2)
+    depth = math.ceil(d["buffer_rows"] / 2) * math.ceil(d["width"] / 2)
     word = d["channels"] * d["in_bits"]
     banks = pr.ram(depth, word) * 4
     t_bits = xb + f + 1
