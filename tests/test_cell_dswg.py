@@ -45,15 +45,39 @@ SLOW_CASES = {
                             I5, 3),
 }
 
+# line buffer (bounded offsets): id: (case as above, bound) with bound ("R", R) for
+# max_offset R (offsets over a wide code range, clamped) or ("bits", b) for b-bit offsets
+I4 = QuantSpec(bits=4, signed=True)
+LINE_CASES = {
+    "line_k3_p1_R2_F2_mask": ((14, 6, 2, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1, 2, True, 1,
+                               U4, 3), ("R", 2)),
+    "line_k3_p0_R0_F1": ((12, 5, 2, (3, 3), (1, 1), (0, 0, 0, 0), (1, 1), 1, 1, False, 2,
+                          I5, 0), ("R", 0)),
+    "line_k3_s2_R1_og2_F3": ((16, 6, 4, (3, 3), (2, 2), (1, 1, 1, 1), (1, 1), 2, 3, False, 2,
+                              I5, -1), ("R", 1)),
+    "line_k23_d2_R1_F2_mask_og2": ((15, 5, 4, (2, 3), (1, 1), (0, 1, 0, 1), (2, 2), 2, 2, True,
+                                    1, U8, 128), ("R", 1)),
+    "line_k3_bits4_F2_mask": ((18, 4, 2, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1, 2, True, 2,
+                               I4, 0), ("bits", 4)),
+    "line_k23_s2_R2_F0": ((20, 5, 1, (2, 3), (2, 1), (1, 0, 1, 0), (1, 1), 1, 0, False, 1,
+                           U4, 2), ("R", 2)),
+}
 
-def layer(case, seed=0, frames=2, origin=False):
+
+def layer(case, seed=0, frames=2, origin=False, bound=None):
+    """``bound``: None (offsets anywhere), ("R", r) (max_offset r: the clamp) or
+    ("bits", b) (b-bit signed offset codes, their range bounds them)."""
     h, w, c, kernel, strides, pads, dil, og, frac, has_mask, simd, xq, xzp = case
+    max_offset = bound[1] if bound and bound[0] == "R" else None
     op = dswg.Params(kernel, strides, pads, dil, og, frac, xzp, 5 if has_mask else 0,
-                     has_mask, simd)
+                     has_mask, simd, max_offset)
     k = kernel[0] * kernel[1]
     oh, ow = op.out_spatial(h, w)
     reach = int(2.5 * max(h, w) * 2 ** frac)  # offsets well outside the frame
     offq = QuantSpec(bits=bits_for_range(-reach, reach)[0], signed=True, scale=2.0 ** -frac)
+    if bound and bound[0] == "bits":
+        offq = QuantSpec(bits=bound[1], signed=True, scale=2.0 ** -frac)
+        reach = 2 ** (bound[1] - 1)
     ins = [Tensor("x", (h, w, c), xq), Tensor("off", (oh, ow, og * 2 * k), offq)]
     if has_mask:
         ins.append(Tensor("mask", (oh, ow, og * k), QuantSpec(bits=4, signed=False,
@@ -63,11 +87,12 @@ def layer(case, seed=0, frames=2, origin=False):
     rng = np.random.default_rng(seed)
     xs = [rng.choice([-1, 1], size=(frames, h, w, c)) if xq.bipolar
           else rng.integers(xq.lo, xq.hi + 1, size=(frames, h, w, c)),
-          rng.integers(-reach, reach + 1, size=(frames, oh, ow, og * 2 * k))]
+          rng.integers(max(-reach, offq.lo), min(reach, offq.hi) + 1,
+                       size=(frames, oh, ow, og * 2 * k))]
     # half the offsets small (samples near the window), half anywhere in range
     near = rng.random(xs[1].shape) < 0.5
-    xs[1] = np.where(near, rng.integers(-2 ** (frac + 1), 2 ** (frac + 1) + 1, size=xs[1].shape),
-                     xs[1])
+    xs[1] = np.where(near, np.clip(rng.integers(-2 ** (frac + 1), 2 ** (frac + 1) + 1,
+                                                size=xs[1].shape), offq.lo, offq.hi), xs[1])
     if origin:  # every sample at the origin: the pixels the next frame writes first
         ii, jj = np.divmod(np.arange(k), kernel[1])
         base_y = (np.arange(oh) * strides[0] - pads[0])[:, None] + ii * dil[0]  # (oH, K)
@@ -116,10 +141,28 @@ def test_dswg_next_frame_overlap(tmp_path):
     check(tmp_path, "icarus", CASES["k3_s2_p0_F4_og2"], frames=3, origin=True)
 
 
+def check_line(tmp_path, simulator, name, frames=3, **kw):
+    case, bound = LINE_CASES[name]
+    op, ins, outs, xs = layer(case, frames=frames, bound=bound, **kw)
+    d = dswg.derive(op, ins, outs)
+    assert d["line_buffer"] == 1 and d["height"] > d["buffer_rows"]
+    res = run_unit(tmp_path, simulator, op, ins, outs, xs, frames=frames, stall=0.3)
+    print(name, {k: d[k] for k in ("height", "width", "buffer_rows", "row_lo0", "row_span",
+                                   "frame_beats", "out_beats", "cycles", "clamp")},
+          {k: res[k] for k in ("interval_cycles", "mean_interval_cycles", "latency_cycles")})
+    return res, d
+
+
+@pytest.mark.parametrize("name", list(LINE_CASES))
+def test_dswg_line_icarus(tmp_path, name):
+    check_line(tmp_path, "icarus", name)
+
+
 def render_all(tmp_path) -> list:
     out = []
-    for name, case in {**CASES, **SLOW_CASES}.items():
-        op, ins, outs, _ = layer(case, frames=1)
+    cases = {**{n: (c, None) for n, c in {**CASES, **SLOW_CASES}.items()}, **LINE_CASES}
+    for name, (case, bound) in cases.items():
+        op, ins, outs, _ = layer(case, frames=1, bound=bound)
         folder = tmp_path / name
         folder.mkdir()
         for fname, text in verilog.layer_files("dut", op, ins, outs).items():

@@ -68,7 +68,14 @@ module dswg #(
     parameter integer FRAC         = 0,  // F: fractional bits of the offsets, 0..16
     parameter integer OFF_BITS     = 8,  // offset code bits, >= 1
     parameter integer OFF_SIGNED   = 1,  // 1: offset codes are two's complement
-    parameter integer POS_BITS     = 12, // signed width of every py, px, > OFF_BITS, > FRAC + 1
+    parameter integer CLAMP        = 0,  // 1: clamp offset codes to OFF_LO..OFF_HI (bounded offsets)
+    parameter integer OFF_LO       = -128, // lowest offset code sampled (the clamp's bound, else
+    parameter integer OFF_HI       = 127,  // the code range's lowest), the highest; LO <= HI
+    parameter integer LINE         = 0,  // 1: a ring of BR rows (bounded offsets), 0: whole frame
+    parameter integer BR           = 2,  // ring rows (LINE = 1): even, >= ROW_SPAN + SH, <= H
+    parameter integer ROW_LO0      = 0,  // LINE = 1: output row oh reads rows oh*SH + ROW_LO0 ..
+    parameter integer ROW_SPAN     = 2,  // .. + ROW_SPAN - 1 only (every offset in OFF_LO..OFF_HI)
+    parameter integer POS_BITS     = 12, // signed width of every py, px and (clamped) offset, > FRAC+1
     parameter integer HAS_MASK     = 0,  // 1: s2 carries the mask (DCNv2)
     parameter integer MASK_IN_BITS = 1,  // mask code bits, >= 1
     parameter integer MASK_SIGNED  = 0,  // 1: mask codes are two's complement
@@ -124,11 +131,18 @@ module dswg #(
     localparam integer FW   = FRAC > 0 ? FRAC : 1; // fraction registers (0 when FRAC = 0)
     localparam integer T1   = X_BITS + FRAC;       // one row's interpolation
     localparam integer T2   = X_BITS + 2 * FRAC;   // the bilinear sum
-    // bank geometry: rows of parity a, columns of parity b, words per bank
-    localparam integer HR0 = (H + 1) / 2, HR1 = H / 2, WC0 = (W + 1) / 2, WC1 = W / 2;
+    // bank geometry: rows (whole frame) or ring slots (LINE) of parity a, columns of
+    // parity b, words per bank
+    localparam integer HR0 = LINE != 0 ? BR / 2 : (H + 1) / 2;
+    localparam integer HR1 = LINE != 0 ? BR / 2 : H / 2;
+    localparam integer WC0 = (W + 1) / 2, WC1 = W / 2;
     localparam integer AW  = clog2(HR0 * WC0);
-    // coordinate compare/address width: y0, x0, H, W and bank addresses fit, signed
-    localparam integer CW  = imax(imax(YW, AW + 1), clog2(imax(H, W) + 2) + 1) + 1;
+    // ring (LINE): slot arithmetic on values < 2*BR; RB = rows a tap may reach above its
+    // base row (the window starts RB rows above output row oh's first tap row)
+    localparam integer SLW = LINE != 0 ? clog2(2 * BR + 1) : 1;
+    localparam integer RB  = -PT - ROW_LO0;
+    // coordinate compare/address width: y0, x0, H, W, ring slots and bank addresses fit, signed
+    localparam integer CW  = imax(imax(imax(YW, AW + 1), clog2(imax(H, W) + 2) + 1), SLW) + 1;
 
     initial begin
         if (CHANNELS < 1 || OG < 1 || CHANNELS % OG != 0)
@@ -146,13 +160,24 @@ module dswg #(
             $error("dswg %m: IN_BITS=%0d must be >= 1 (1 when bipolar)", IN_BITS);
         if (X_BITS < 2) $error("dswg %m: X_BITS=%0d must be >= 2", X_BITS);
         if (FRAC < 0 || FRAC > 16) $error("dswg %m: FRAC=%0d must be in 0..16", FRAC);
-        if (OFF_BITS < 1 || P <= OFF_BITS || P < FRAC + 2 || YW > 30)
-            $error("dswg %m: POS_BITS=%0d must exceed OFF_BITS=%0d and FRAC+1=%0d (and be <= FRAC+30)",
-                   P, OFF_BITS, FRAC + 1);
+        if (OFF_BITS < 1 || P < FRAC + 2 || YW > 30)
+            $error("dswg %m: OFF_BITS=%0d must be >= 1, POS_BITS=%0d > FRAC+1=%0d (and <= FRAC+30)",
+                   OFF_BITS, P, FRAC + 1);
+        if (P < 32 && (OFF_LO < -(1 << (P - 1)) || OFF_HI >= (1 << (P - 1))))
+            $error("dswg %m: offsets %0d..%0d do not fit POS_BITS=%0d", OFF_LO, OFF_HI, P);
         if (HAS_MASK != 0 && (MASK_IN_BITS < 1 || MASK_BITS < 2))
             $error("dswg %m: MASK_IN_BITS=%0d must be >= 1, MASK_BITS=%0d >= 2",
                    MASK_IN_BITS, MASK_BITS);
         if (OUT_BITS < 1) $error("dswg %m: OUT_BITS=%0d must be >= 1", OUT_BITS);
+        if (OFF_LO > OFF_HI) $error("dswg %m: OFF_LO=%0d > OFF_HI=%0d", OFF_LO, OFF_HI);
+        if (LINE != 0 && (BR < 2 || BR % 2 != 0 || BR > H || BR < ROW_SPAN + SH))
+            $error("dswg %m: BR=%0d ring rows must be even, >= ROW_SPAN+SH=%0d and <= H=%0d",
+                   BR, ROW_SPAN + SH, H);
+        // every row a sample reads, y0 and y0 + 1, lies in the output row's window
+        if (LINE != 0 && (RB < 0 || OFF_LO < -(RB << FRAC) || ROW_SPAN < 2
+                          || (KH - 1) * DH + RB + (OFF_HI >>> FRAC) + 2 > ROW_SPAN))
+            $error("dswg %m: rows %0d..+%0d do not hold offsets %0d..%0d (F=%0d) of a %0d-row tap span",
+                   ROW_LO0, ROW_SPAN, OFF_LO, OFF_HI, FRAC, (KH - 1) * DH + 1);
     end
 
     // ---- constants at the widths they are used at ---------------------------------------
@@ -177,18 +202,19 @@ module dswg #(
     reg  v1, v2, v3, v4, v5, v6;
     wire en = !v6 || m_axis_tready;  // the whole pipeline moves together
 
-    // ---- receive: the frame into the 4 banks ----------------------------------------------
+    // ---- receive: the frame (or the ring's rows) into the 4 banks --------------------------
     localparam integer YCW = clog2(H), XCW = clog2(W);
     localparam integer I_HL = H - 1, I_WL = W - 1;
     localparam [YCW-1:0] Y_LAST = I_HL[YCW-1:0];
     localparam [XCW-1:0] X_LAST = I_WL[XCW-1:0];
-    reg            loading;  // 1: receiving a frame, 0: sampling it
-    reg [YCW-1:0]  wy;
+    wire           can_take;   // the pixel's row may be written (whole frame: receiving)
+    wire           can_issue;  // the sampler may issue (whole frame: the frame is in)
+    reg [YCW-1:0]  wy;         // the row being written, in its frame
     reg [XCW-1:0]  wx;
-    reg            wyp, wxp;  // parities of the pixel being written
-    // writes may go on while the last issues of the previous frame are still before their
-    // read (stage 1) only when that read happens in the same cycle (read-first)
-    assign s0_axis_tready = loading && (!v1 || en);
+    reg            wyp, wxp;   // parities of the pixel's row (ring: slot) and column
+    // writes may go on while the last issues before them are still before their read
+    // (stage 1) only when that read happens in the same cycle (read-first)
+    assign s0_axis_tready = can_take && (!v1 || en);
     wire take0 = s0_axis_tvalid && s0_axis_tready;
     wire load_end = take0 && (wy == Y_LAST) && (wx == X_LAST);
 
@@ -203,7 +229,8 @@ module dswg #(
                 wx <= {XCW{1'b0}};
                 wxp <= 1'b0;
                 wy <= (wy == Y_LAST) ? {YCW{1'b0}} : wy + 1'b1;
-                wyp <= (wy == Y_LAST) ? 1'b0 : !wyp;
+                // a frame restarts at bank row 0; the ring's slots run on across frames
+                wyp <= (wy == Y_LAST && LINE == 0) ? 1'b0 : !wyp;
             end else begin
                 wx <= wx + 1'b1;
                 wxp <= !wxp;
@@ -246,7 +273,7 @@ module dswg #(
     wire e_oh = (oh == OH_LAST);
     wire pix_end = e_ch && e_kj && e_ki;
     wire frame_end = pix_end && e_ow && e_oh;
-    wire issue = en && !loading && off_v && have_mask;
+    wire issue = en && can_issue && off_v && have_mask;
     wire next_pix = issue && pix_end;
     assign s1_axis_tready = !off_v || next_pix;
 
@@ -256,12 +283,6 @@ module dswg #(
     end
     always @(posedge aclk) begin
         if (s1_axis_tready && s1_axis_tvalid) off_q <= s1_axis_tdata;
-    end
-
-    always @(posedge aclk) begin
-        if (!aresetn) loading <= 1'b1;
-        else if (load_end) loading <= 1'b0;
-        else if (issue && frame_end) loading <= 1'b1;
     end
 
     always @(posedge aclk) begin
@@ -328,6 +349,129 @@ module dswg #(
         end
     end
 
+    // ---- when to write, when to sample --------------------------------------------------
+    wire [SLW-1:0] tap_slot;  // ring: slot of the tap's base row + RB (< 2*BR, unreduced)
+    generate
+        if (LINE != 0) begin : g_ring
+            // Input row r of the n-th frame is ring slot (n*H + r) mod BR (the slots run on
+            // across frames).  Output row oh reads rows oh*SH + ROW_LO0 .. + ROW_SPAN - 1.
+            // Between the writer's frame and the sampler's: ahead (writer one frame on) or
+            // behind (sampler one frame on, waiting); never more (below).
+            localparam integer LW = clog2(2 * H + 2 * BR + ROW_SPAN + SH
+                                          + (ROW_LO0 < 0 ? -ROW_LO0 : ROW_LO0) + 4) + 2;
+            localparam integer I_LO0 = ROW_LO0, I_SPAN1 = ROW_SPAN - 1;
+            localparam integer I_HI0 = ROW_LO0 + ROW_SPAN - 1;
+            localparam integer I_HI0C = I_HI0 < 0 ? 0 : (I_HI0 > H - 1 ? H - 1 : I_HI0);
+            localparam integer I_WL0 = (ROW_LO0 < 0 ? 0 : ROW_LO0) + BR;
+            localparam integer I_WL1 = I_WL0 - H;
+            localparam integer I_BR = BR, I_BRH = BR - H, I_RB = RB, I_SHS = SH, I_DHS = DH;
+            localparam integer I_LO0M = ((ROW_LO0 % BR) + BR) % BR;  // slot of row ROW_LO0
+            localparam integer I_HM = H % BR;                        // slots a frame moves on
+            localparam signed [LW-1:0] L_LO0 = I_LO0[LW-1:0];
+            localparam signed [LW-1:0] L_SPAN1 = I_SPAN1[LW-1:0];
+            localparam signed [LW-1:0] L_HI0 = I_HI0C[LW-1:0];
+            localparam signed [LW-1:0] L_WL0 = I_WL0[LW-1:0];
+            localparam signed [LW-1:0] L_WL1 = I_WL1[LW-1:0];
+            localparam signed [LW-1:0] L_SH = I_SHS[LW-1:0];
+            localparam signed [LW-1:0] L_BR = I_BR[LW-1:0];
+            localparam signed [LW-1:0] L_BRH = I_BRH[LW-1:0];
+            localparam signed [LW-1:0] L_ZERO = 0;
+            localparam signed [LW-1:0] L_H1 = I_H1[LW-1:0];
+            localparam [SLW-1:0] S_BR = I_BR[SLW-1:0];
+            localparam [SLW-1:0] S_RB = I_RB[SLW-1:0];
+            localparam [SLW-1:0] S_SH = I_SHS[SLW-1:0];
+            localparam [SLW-1:0] S_DH = I_DHS[SLW-1:0];
+            localparam [SLW-1:0] S_LO0 = I_LO0M[SLW-1:0];
+            localparam [SLW-1:0] S_HM = I_HM[SLW-1:0];
+
+            reg signed [LW-1:0] rlo;    // oh*SH + ROW_LO0: the output row's first row
+            reg signed [LW-1:0] rhi;    // its last row, clipped to 0..H-1
+            reg signed [LW-1:0] wlim;   // rows < wlim (of the sampler's frame) are free to
+            reg signed [LW-1:0] wlim1;  // write; of the next frame rows < wlim1 = wlim - H
+            reg ahead, behind;
+            reg [SLW-1:0] sl_f;  // slot of row ROW_LO0 of the sampler's frame
+            reg [SLW-1:0] sl;    // slot of row rlo
+            reg [SLW-1:0] ts;    // tap_slot
+
+            wire row_next = issue && pix_end && e_ow;  // the last issue of an output row
+            wire signed [LW-1:0] rlo_n = e_oh ? L_LO0 : rlo + L_SH;
+            wire signed [LW-1:0] rhi_n = rlo_n + L_SPAN1;
+            wire signed [LW-1:0] lo_n = rlo_n < L_ZERO ? L_ZERO : rlo_n;
+            always @(posedge aclk) begin
+                if (!aresetn) begin
+                    rlo <= L_LO0;
+                    rhi <= L_HI0;
+                    wlim <= L_WL0;
+                    wlim1 <= L_WL1;
+                end else if (row_next) begin
+                    rlo <= rlo_n;
+                    rhi <= rhi_n < L_ZERO ? L_ZERO : (rhi_n > L_H1 ? L_H1 : rhi_n);
+                    wlim <= lo_n + L_BR;
+                    wlim1 <= lo_n + L_BRH;
+                end
+            end
+
+            // the writer ends frames at most one ahead (it stops BR rows past a row the
+            // sampler needs, BR <= H) and the sampler cannot end a frame it has no rows of
+            wire w_end = load_end;
+            wire s_end = issue && frame_end;
+            always @(posedge aclk) begin
+                if (!aresetn) begin
+                    ahead <= 1'b0;
+                    behind <= 1'b0;
+                end else if (w_end && !s_end) begin
+                    if (behind) behind <= 1'b0;
+                    else ahead <= 1'b1;
+                end else if (s_end && !w_end) begin
+                    if (ahead) ahead <= 1'b0;
+                    else behind <= 1'b1;
+                end
+            end
+            wire signed [LW-1:0] wyl = {{(LW - YCW){1'b0}}, wy};
+            // row wy's slot is free once the row it overwrites (BR rows before) is above
+            // the first row the output row being sampled needs; an output row is sampled
+            // once its last row is in
+            assign can_take = behind || (ahead ? wyl < wlim1 : wyl < wlim);
+            assign can_issue = ahead || (!behind && wyl > rhi);
+
+            // slots: per output row sl += SH, per frame H (mod BR); per tap row ts += DH
+            wire [SLW-1:0] sl_i = sl + S_SH;
+            wire [SLW-1:0] sl_n = sl_i >= S_BR ? sl_i - S_BR : sl_i;
+            wire [SLW-1:0] slf_i = sl_f + S_HM;
+            wire [SLW-1:0] slf_n = slf_i >= S_BR ? slf_i - S_BR : slf_i;
+            always @(posedge aclk) begin
+                if (!aresetn) begin
+                    sl_f <= S_LO0;
+                    sl <= S_LO0;
+                    ts <= S_LO0 + S_RB;
+                end else if (issue && e_ch && e_kj) begin
+                    if (!e_ki) ts <= ts + S_DH;
+                    else if (!e_ow) ts <= sl + S_RB;
+                    else if (!e_oh) begin
+                        sl <= sl_n;
+                        ts <= sl_n + S_RB;
+                    end else begin
+                        sl_f <= slf_n;
+                        sl <= slf_n;
+                        ts <= slf_n + S_RB;
+                    end
+                end
+            end
+            assign tap_slot = ts;
+        end else begin : g_whole
+            // receive the whole frame, then sample it
+            reg loading;
+            always @(posedge aclk) begin
+                if (!aresetn) loading <= 1'b1;
+                else if (load_end) loading <= 1'b0;
+                else if (issue && frame_end) loading <= 1'b1;
+            end
+            assign can_take = loading;
+            assign can_issue = !loading;
+            assign tap_slot = {SLW{1'b0}};
+        end
+    endgenerate
+
     // ---- stage 0: the pair's offsets and mask --------------------------------------------
     reg [OFF_BITS-1:0] dy_c, dx_c;
     integer i;
@@ -341,19 +485,41 @@ module dswg #(
             end
         end
     end
-    wire [P-1:0] dy_e, dx_e;  // extended to P bits
+    // the offsets extended to EW bits, clamped (bounded offsets: to OFF_LO..OFF_HI, as
+    // units/dswg.py sample()), then P bits (every offset the sampler sees fits them)
+    localparam integer EW = imax(P, OFF_BITS) + 1;
+    wire [EW-1:0] dy_e, dx_e;
     generate
         if (OFF_SIGNED != 0 && OFF_BITS == 1) begin : g_off1
-            assign dy_e = {P{dy_c[0]}};
-            assign dx_e = {P{dx_c[0]}};
+            assign dy_e = {EW{dy_c[0]}};
+            assign dx_e = {EW{dx_c[0]}};
         end else if (OFF_SIGNED != 0) begin : g_offs
-            assign dy_e = {{(P - OFF_BITS + 1){dy_c[OFF_BITS-1]}}, dy_c[OFF_BITS-2:0]};
-            assign dx_e = {{(P - OFF_BITS + 1){dx_c[OFF_BITS-1]}}, dx_c[OFF_BITS-2:0]};
+            assign dy_e = {{(EW - OFF_BITS + 1){dy_c[OFF_BITS-1]}}, dy_c[OFF_BITS-2:0]};
+            assign dx_e = {{(EW - OFF_BITS + 1){dx_c[OFF_BITS-1]}}, dx_c[OFF_BITS-2:0]};
         end else begin : g_offu
-            assign dy_e = {{(P - OFF_BITS){1'b0}}, dy_c};
-            assign dx_e = {{(P - OFF_BITS){1'b0}}, dx_c};
+            assign dy_e = {{(EW - OFF_BITS){1'b0}}, dy_c};
+            assign dx_e = {{(EW - OFF_BITS){1'b0}}, dx_c};
         end
     endgenerate
+    /* verilator lint_off UNUSEDSIGNAL */  // bits above P: the value fits P bits
+    wire [EW-1:0] dy_l, dx_l;
+    /* verilator lint_on UNUSEDSIGNAL */
+    generate
+        if (CLAMP != 0) begin : g_clamp
+            localparam integer I_OLO = OFF_LO, I_OHI = OFF_HI;
+            localparam signed [EW-1:0] E_OLO = I_OLO[EW-1:0];
+            localparam signed [EW-1:0] E_OHI = I_OHI[EW-1:0];
+            wire signed [EW-1:0] dys = dy_e;
+            wire signed [EW-1:0] dxs = dx_e;
+            assign dy_l = dys < E_OLO ? E_OLO : (dys > E_OHI ? E_OHI : dys);
+            assign dx_l = dxs < E_OLO ? E_OLO : (dxs > E_OHI ? E_OHI : dxs);
+        end else begin : g_noclamp
+            assign dy_l = dy_e;
+            assign dx_l = dx_e;
+        end
+    endgenerate
+    wire [P-1:0] dy_k = dy_l[P-1:0];
+    wire [P-1:0] dx_k = dx_l[P-1:0];
 
     // the mask: m - MASK_ZP at MASK_BITS (1 without a mask)
     wire [MASK_BITS-1:0] m_c;
@@ -410,8 +576,8 @@ module dswg #(
     reg                 last1, last2, last3, last4, last5, last6;
     always @(posedge aclk) begin
         if (en) begin
-            py1 <= (by << FRAC) + dy_e;
-            px1 <= (bx << FRAC) + dx_e;
+            py1 <= (by << FRAC) + dy_k;
+            px1 <= (bx << FRAC) + dx_k;
             m1 <= m_c;
             ch1 <= ch;
             last1 <= frame_end;
@@ -434,10 +600,41 @@ module dswg #(
     wire signed [CW-1:0] y0c = {{(CW - YW){y0[YW-1]}}, y0};
     wire signed [CW-1:0] x0c = {{(CW - YW){x0[YW-1]}}, x0};
     // bank row of parity 0 holds y0 (even) or y0 + 1 (odd y0); parity 1 the other one
-    wire signed [CW-1:0] yh = y0c >>> 1;
+    // (ring: slot parity and slot / 2, row y0 + 1 in the slot after y0's)
+    wire [CW-1:0] ry0, ry1;
+    wire          yp;  // bank parity of row y0
+    generate
+        if (LINE != 0) begin : g_ring_rd
+            // the tap's slot base plus the offset's whole rows: slot of y0 plus BR or not
+            localparam integer PSW = SLW + FRAC + 1;
+            localparam integer I_BR1 = BR - 1, I_BR = BR;
+            localparam [SLW-1:0] S_BR1 = I_BR1[SLW-1:0];
+            localparam [SLW-1:0] S_BR = I_BR[SLW-1:0];
+            localparam [SLW-1:0] S_ONE = 1;
+            /* verilator lint_off UNUSEDSIGNAL */  // modulo 2**PSW: its low bits, the sum's
+            wire [P+PSW-1:0] dy_x = {{PSW{dy_k[P-1]}}, dy_k};
+            wire [PSW-1:0] ps0 = ({{(PSW - SLW){1'b0}}, tap_slot} << FRAC) + dy_x[PSW-1:0];
+            reg  [PSW-1:0] ps1;  // >= 0, < 2*BR * 2**FRAC
+            /* verilator lint_on UNUSEDSIGNAL */
+            always @(posedge aclk) begin
+                if (en) ps1 <= ps0;
+            end
+            wire [SLW-1:0] sr = ps1[FRAC +: SLW];
+            wire [SLW-1:0] s0 = sr >= S_BR ? sr - S_BR : sr;
+            wire [SLW-1:0] sh = s0 >> 1;
+            wire [SLW-1:0] sh0 = !s0[0] ? sh : (s0 == S_BR1 ? {SLW{1'b0}} : sh + S_ONE);
+            assign ry0 = {{(CW - SLW){1'b0}}, sh0};
+            assign ry1 = {{(CW - SLW){1'b0}}, sh};
+            assign yp = s0[0];
+        end else begin : g_frame_rd
+            wire signed [CW-1:0] yh = y0c >>> 1;
+            assign ry0 = yh + {{(CW - 1){1'b0}}, y0[0]};
+            assign ry1 = yh;
+            assign yp = y0[0];
+            wire unused_slot = &{1'b0, tap_slot};
+        end
+    endgenerate
     wire signed [CW-1:0] xh = x0c >>> 1;
-    wire [CW-1:0] ry0 = yh + {{(CW - 1){1'b0}}, y0[0]};
-    wire [CW-1:0] ry1 = yh;
     wire [CW-1:0] cx0 = xh + {{(CW - 1){1'b0}}, x0[0]};
     wire [CW-1:0] cx1 = xh;
     wire in_y0 = (y0c >= C_ZERO) && (y0c < C_H);   // rows y0, y0 + 1 inside
@@ -451,7 +648,7 @@ module dswg #(
         if (en) begin
             fy2 <= fy_c;
             fx2 <= fx_c;
-            yp2 <= y0[0];
+            yp2 <= yp;
             xp2 <= x0[0];
             in2 <= {in_y1 && in_x1, in_y1 && in_x0, in_y0 && in_x1, in_y0 && in_x0};
             m2 <= m1;
@@ -482,7 +679,7 @@ module dswg #(
             wire [BAW-1:0] raddr = afull[BAW-1:0];
             always @(posedge aclk) begin
                 if (!aresetn) wptr <= {BAW{1'b0}};
-                else if (load_end) wptr <= {BAW{1'b0}};
+                else if (load_end && LINE == 0) wptr <= {BAW{1'b0}};  // the ring runs on
                 else if (we) wptr <= (wptr == A_LAST) ? {BAW{1'b0}} : wptr + 1'b1;
             end
             always @(posedge aclk) begin
