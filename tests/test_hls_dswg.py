@@ -31,13 +31,14 @@ CASES = {
 }
 
 
-def layer(case):
+def layer(case, max_offset=None):
     (h, w, c, kernel, strides, pads, dilations, og, frac, simd, xq, oq, mq, _) = case
     bits, signed, zp = xq
     xspec = (QuantSpec.bipolar_spec() if bits == 1 and signed
              else QuantSpec.integer(bits, signed, zero_point=zp))
     op = dswg.Params(kernel, strides, pads, dilations, og, frac, x_zero_point=zp,
-                     mask_zero_point=mq[2] if mq else 0, has_mask=mq is not None, simd=simd)
+                     mask_zero_point=mq[2] if mq else 0, has_mask=mq is not None, simd=simd,
+                     max_offset=max_offset)
     k = kernel[0] * kernel[1]
     oh, ow = op.out_spatial(h, w)
     ins = [Tensor("x", (h, w, c), xspec),
@@ -51,8 +52,8 @@ def layer(case):
 
 def codes(case, ins, frames, seed):
     """Random frames: x and the mask over their ranges; offsets in [-spread, spread]
-    (clipped to their type), some of them at the type's extremes, plus positions that land
-    exactly on the frame's edges."""
+    (clipped to their type; None: the whole type), some of them at the type's extremes, plus
+    positions that land exactly on the frame's edges."""
     rng = np.random.default_rng(seed)
     spread = case[-1]
     xs = []
@@ -60,7 +61,8 @@ def codes(case, ins, frames, seed):
         q = t.quant
         v = rng.integers(q.lo, q.hi + 1, size=(frames,) + t.shape)
         if t.name == "off":
-            v = np.clip(rng.integers(-spread, spread + 1, size=v.shape), q.lo, q.hi)
+            if spread is not None:
+                v = np.clip(rng.integers(-spread, spread + 1, size=v.shape), q.lo, q.hi)
             ext = rng.random(v.shape)
             v = np.where(ext < 0.05, q.lo, np.where(ext > 0.95, q.hi, v))
             frac = case[8]
@@ -93,3 +95,76 @@ def test_dswg_grid_covers_the_brief():
     assert any(c[10][2] != 0 for c in cases)
     # offsets reaching more than the frame's size outside it
     assert any(c[13] >> c[8] > max(c[0], c[1]) for c in cases)
+
+
+# -- line buffer (bounded offsets) ----------------------------------------------------------
+
+# name: (case as above, offsets drawn over their whole type; max_offset R or None for the
+# offsets' own range): heights well above the ring's rows, so it wraps several times
+LINE_CASES = {
+    "R2_k3_s1_p1_F2_mask_simd1": ((14, 5, 4, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1, 2, 1,
+                                   (8, False, 128), (6, True), (4, False, 3), None), 2),
+    "R1_k23_s2_d2_og2_F3_simdcg": ((17, 6, 4, (2, 3), (2, 1), (0, 1, 1, 0), (2, 1), 2, 3, 2,
+                                    (4, True, -2), (8, True), None, None), 1),
+    "R0_k3_s2_p0_og2_mask_simdcg": ((13, 7, 6, (3, 3), (2, 2), (0, 0, 0, 0), (1, 1), 2, 2, 3,
+                                     (3, False, 0), (5, True), (3, True, -1), None), 0),
+    "R1_k3_d2_F1_unsigned_off_bipolar": ((20, 4, 2, (3, 3), (1, 1), (1, 1, 1, 1), (2, 2), 1, 1,
+                                          1, (1, True, 0), (4, False), None, None), 1),
+    # R from the offsets' quantizer (4-bit signed, F=2: R=2, nothing to clamp)
+    "q4F2_k3_s1_p1_mask_simdall": ((16, 6, 4, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1, 2, 4,
+                                    (8, True, 0), (4, True), (8, False, 0), None), None),
+}
+
+# test benches' hooks into the kernel (hw/hls/dswg.h): a trace file of the offset reads
+# (output row, input words taken) and the loop's iterations per call
+TRACE = """#include <cstdio>
+static std::FILE *dswg_trace = std::fopen("trace.txt", "w");
+#define ARCHGEN_DSWG_TRACE_OFFSET(oh, taken) std::fprintf(dswg_trace, "off %d %d\\n", oh, taken)
+#define ARCHGEN_DSWG_TRACE_FRAME(n) std::fprintf(dswg_trace, "frame %d\\n", n)
+"""
+
+
+def traced(monkeypatch):
+    """Make hlscell's builds define the trace hooks (tb.cpp gets them first)."""
+    from archgen import csim
+    build = csim.build
+
+    def with_trace(sources, include_dirs, **kw):
+        for src in sources:
+            text = src.read_text()
+            if not text.startswith(TRACE):
+                src.write_text(TRACE + text)
+        return build(sources, include_dirs, **kw)
+
+    monkeypatch.setattr(csim, "build", with_trace)
+
+
+def line_schedule(d: dict) -> int:
+    """Iterations of the kernel's loop per call in line mode: the rows the first output
+    row reads are written first, then output words follow back to back (the writer keeps
+    ahead), and the rows below the last output row's are written last."""
+    h, w = d["height"], d["width"]
+    first = min(h, d["row_lo0"] + d["row_span"]) * w
+    return max(first + d["out_beats"], d["frame_beats"])
+
+
+@pytest.mark.parametrize("name", list(LINE_CASES))
+def test_dswg_line_csim(tmp_path, monkeypatch, name):
+    case, r = LINE_CASES[name]
+    op, ins, outs = layer(case, r)
+    d = dswg.derive(op, ins, outs)
+    assert d["line_buffer"] == 1 and d["buffer_rows"] < d["height"] / 1.3
+    assert d["clamp"] == int(r is not None and r << case[8] < 2 ** (case[11][0] - 1))
+    frames = 3
+    xs = codes(case, ins, frames, 5)
+    traced(monkeypatch)
+    assert run_kernel(tmp_path, op, ins, outs, xs, frames=frames) == ""
+    trace = (tmp_path / "trace.txt").read_text().split("\n")
+    iters = [int(t.split()[1]) for t in trace if t.startswith("frame ")]
+    reads = [tuple(map(int, t.split()[1:])) for t in trace if t.startswith("off ")]
+    assert iters == [line_schedule(d)] * frames
+    assert len(reads) == frames * d["out_height"] * d["out_width"]
+    # the input taken ahead of each output row's offsets, beyond the rows above its
+    # first window row: within the lead the backend sizes the offsets' FIFO by
+    lead = max(taken - max(0, oh * case[4][0] - case[5][0]) * d["width"] for oh, taken in reads)
+    assert lead <= d["lead_beats"]
