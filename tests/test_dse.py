@@ -373,3 +373,207 @@ def test_cli(tmp_path, capsys, small_flow):
     assert code == 2 and "none.onnx: model file not found" in capsys.readouterr().err
     assert Config().strategy == "dataflow"  # untouched defaults
     assert isinstance(ops.Dense, type)
+
+
+# -- --verify-best: the final candidates measured by synthesis and RTL simulation ----------------
+
+W1A1 = FIX / "mlp_w1a1.onnx"
+W1A1_DATA = FIX / "mlp_w1a1.npz"
+# channel pruning shrinks the binary MLP's layers (64 -> 13..19 rows): small to simulate and
+# to synthesize, and a design that differs from the baseline (its edits must be replayed)
+PRUNE_FLOW = """\
+objectives: [LUT, fidelity]
+steps:
+  - prune: {mode: channel, fraction: {float: [0.7, 0.8]}}
+"""
+
+
+@pytest.fixture
+def prune_flow(tmp_path):
+    p = tmp_path / "prune.yaml"
+    p.write_text(PRUNE_FLOW)
+    return p
+
+
+def _need(simulator="icarus", synth=False):
+    from archgen import simulate
+
+    why = simulate.available(simulator)
+    if why:
+        pytest.skip(why)
+    if synth and __import__("shutil").which("yosys") is None:
+        pytest.skip("yosys not found on PATH")
+
+
+def _check_measured(doc, k, synth):
+    """The measured blocks of the baseline and the k first points of the choice rule."""
+    from archgen.dse.output import rank
+
+    order = rank(doc["pareto"], doc["baseline"]["metrics"], None)[0]
+    want = [p["trial"] for p in order[:k]]
+    assert doc["verify"]["trials"] == want
+    assert [p["trial"] for p in doc["pareto"] if "measured" in p] == \
+        [p["trial"] for p in doc["pareto"] if p["trial"] in want]
+    blocks = [doc["baseline"]] + [p for p in doc["pareto"] if p["trial"] in want]
+    for p in blocks:
+        m, est = p["measured"], p["metrics"]
+        assert m["bit_exact"] is True and m["mismatches"] == 0 and "error" not in m, m
+        assert m["frames"] == 4 and m["simulator"] == "icarus"
+        # the estimate's interval is exact against simulation (README, Reports): so here
+        assert m["interval_cycles"] == est["interval"]
+        assert m["estimate_error_percent"]["interval"] == 0.0
+        assert abs(m["latency_cycles"] - est["latency"]) <= 0.13 * m["latency_cycles"]
+        assert ("LUT" in m) == synth and m["source"].endswith("icarus")
+    return blocks
+
+
+@pytest.mark.sim
+def test_verify_best_simulation_only(tmp_path, prune_flow, capsys):
+    """--verify-best 1 --no-synth through the local process pool: the baseline and the best
+    point generated into DIR/verify/, simulated bit-exact in Icarus, their cycles measured."""
+    _need()
+    out = tmp_path / "d"
+    code = main(["dse", str(W1A1), "-o", str(out), "--flow", str(prune_flow), "--data",
+                 str(W1A1_DATA), "--trials", "2", "--workers", "2", "--verify-best", "1",
+                 "--simulator", "icarus", "--no-synth", "--emit-best"])
+    cap = capsys.readouterr()
+    assert code == 0, cap.err
+    doc = json.loads((out / "pareto.json").read_text())
+    blocks = _check_measured(doc, 1, synth=False)
+    best = doc["best"]["trial"]
+    assert doc["verify"]["trials"] == [best]  # the first of the order is --emit-best's choice
+    assert (out / "best" / "manifest.json").is_file()
+    assert blocks[1]["metrics"]["interval"] < blocks[0]["metrics"]["interval"]  # pruned
+    for p in blocks:
+        proj = out / p["measured"]["project"]
+        sim = json.loads((proj / "reports" / "sim.json").read_text())
+        assert sim["interval_cycles"] == p["measured"]["interval_cycles"]
+        assert "synth" not in json.loads((proj / "reports" / "resources.json").read_text())
+    manifest = json.loads((out / "verify" / str(best) / "manifest.json").read_text())
+    assert manifest["options"]["dse_edits"] == blocks[1]["design"]["edits"]
+    html = (out / "pareto.html").read_text()
+    assert "<h2>Measured</h2>" in html and html.count("<svg") == 2
+    assert f"measured trial {best}: interval {blocks[1]['measured']['interval_cycles']}" in cap.out
+    assert "measured baseline: interval 4096" in cap.out
+
+
+@pytest.mark.sim
+def test_verify_best_mismatch_exits_1_after_writing(tmp_path, prune_flow, capsys, monkeypatch):
+    """A design whose RTL differs from its golden model (here: the golden model made wrong
+    in this process) is recorded bit_exact false and makes the command exit 1, after
+    pareto.json and pareto.html are written."""
+    from archgen.backends.hardware import Hardware
+
+    _need()
+    right = Hardware.output_codes
+    monkeypatch.setattr(Hardware, "output_codes", lambda self, codes: right(self, codes) ^ 1)
+    out = tmp_path / "d"
+    code = main(["dse", str(W1A1), "-o", str(out), "--flow", str(prune_flow), "--data",
+                 str(W1A1_DATA), "--trials", "1", "--verify-best", "1", "--simulator", "icarus",
+                 "--no-synth"])
+    err = capsys.readouterr().err
+    assert code == 1, err
+    assert len(err.strip().splitlines()) == 1
+    assert "--verify-best: the baseline (" in err and "differs from the golden model" in err
+    assert "1 more failed; measured results in" in err and "pareto.json" in err
+    doc = json.loads((out / "pareto.json").read_text())
+    for p in [doc["baseline"]] + [p for p in doc["pareto"] if "measured" in p]:
+        assert p["measured"]["bit_exact"] is False and p["measured"]["mismatches"] != 0
+        assert "differs from the golden model" in p["measured"]["error"]
+    assert "<b>no</b>" in (out / "pareto.html").read_text()
+
+
+@pytest.mark.synth
+@pytest.mark.sim
+@pytest.mark.slow
+def test_verify_best_synthesis_and_resume(tmp_path, prune_flow, capsys, monkeypatch):
+    """--verify-best 1 with yosys and Icarus (about 100 s of CPU cold: the baseline's and the
+    pruned design's synthesis): the measured resources are `archgen report --synth`'s for
+    the same project; a resumed run measures again from the synthesis cache."""
+    from archgen.estimate import synth as synth_mod
+
+    _need(synth=True)
+    out = tmp_path / "d"
+    argv = ["dse", str(W1A1), "-o", str(out), "--flow", str(prune_flow), "--data",
+            str(W1A1_DATA), "--verify-best", "1", "--simulator", "icarus"]
+    code = main(argv + ["--trials", "2"])
+    assert code == 0, capsys.readouterr().err
+    doc = json.loads((out / "pareto.json").read_text())
+    blocks = _check_measured(doc, 1, synth=True)
+    for p in blocks:
+        m = p["measured"]
+        assert m["source"].startswith("Yosys 0.") and "synth_xilinx" in m["source"]
+        assert main(["report", str(out / m["project"]), "--synth", "--jobs", "1"]) == 0
+        rep = json.loads((out / m["project"] / "reports" / "resources.json").read_text())
+        assert {k: m[k] for k in rep["synth"]["total"]} == rep["synth"]["total"]
+        assert rep["estimate"]["total"]["LUT"] == p["metrics"]["LUT"]  # the design scored
+        assert rep["sim"]["interval_cycles"] == m["interval_cycles"]
+        lut = m["estimate_error_percent"]["LUT"]
+        assert lut == round(100 * (p["metrics"]["LUT"] - m["LUT"]) / m["LUT"], 1)
+        assert abs(lut) <= 15.0  # the calibration target (README)
+        assert (m["DSP"], m["BRAM36"], m["BRAM18"]) == \
+            (p["metrics"]["DSP"], p["metrics"]["BRAM36"], p["metrics"]["BRAM18"])
+    first = {p["trial"]: p["measured"] for p in blocks[1:]} | {"b": blocks[0]["measured"]}
+
+    def no_yosys(*a, **k):
+        raise AssertionError("yosys ran: the synthesis cache was not used")
+
+    monkeypatch.setattr(synth_mod, "run_batch", no_yosys)
+    code = main(argv + ["--trials", "0"])  # resume: no new trial, measure again
+    assert code == 0, capsys.readouterr().err
+    doc = json.loads((out / "pareto.json").read_text())
+    again = {p["trial"]: p["measured"] for p in doc["pareto"] if "measured" in p}
+    assert again | {"b": doc["baseline"]["measured"]} == first
+
+
+def test_verify_best_needs_its_tools_before_the_search(tmp_path, small_flow, capsys,
+                                                       monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))  # no yosys, no iverilog
+    out = tmp_path / "d"
+    code = main(["dse", str(MLP), "-o", str(out), "--flow", str(small_flow), "--trials", "1",
+                 "--verify-best", "1", "--simulator", "icarus"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.count("\n") == 1, err
+    assert err.startswith("archgen: error: --verify-best: yosys not found on PATH")
+    assert not out.exists()  # refused before the search
+    code = main(["dse", str(MLP), "-o", str(out), "--flow", str(small_flow), "--trials", "1",
+                 "--verify-best", "1", "--simulator", "icarus", "--no-synth"])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("archgen: error: --verify-best: icarus: iverilog/vvp "
+                                        "not found") and not out.exists(), err
+
+
+@pytest.mark.parametrize("argv,msg", [
+    (["--verify-best", "-1"], "--verify-best: -1 is not a non-negative number of Pareto points"),
+    (["--no-synth"], "--no-synth: only with --verify-best K"),
+    (["--simulator", "icarus"], "--simulator: only with --verify-best K"),
+])
+def test_verify_best_usage_errors(tmp_path, capsys, argv, msg):
+    code = main(["dse", str(MLP), "-o", str(tmp_path / "d"), "--trials", "1"] + argv)
+    err = capsys.readouterr().err
+    assert code == 2 and msg in err and err.count("\n") == 1, err
+    assert not (tmp_path / "d").exists()
+
+
+def test_verify_folder_holds_only_search_projects(tmp_path, small_flow):
+    out = tmp_path / "d"
+    run(MLP, out, flow=small_flow, data=MLP_DATA, trials=1, progress=False)
+    (out / "verify" / "mine").mkdir(parents=True)
+    with pytest.raises(ConfigError, match=r"verify/mine: a search did not write it"):
+        run(MLP, out, flow=small_flow, data=MLP_DATA, trials=1, progress=False)
+
+
+def test_rank_is_the_choice_rule_then_fidelity():
+    from archgen.dse.output import choose_best, rank
+
+    def pt(trial, lut, fid, dsp=0):
+        return {"trial": trial, "metrics": {"LUT": lut, "DSP": dsp, "FF": 0, "fidelity": fid}}
+
+    pts = [pt(0, 900, 1.0), pt(1, 500, 0.995), pt(2, 400, 0.9), pt(3, 300, 0.8),
+           pt(4, 450, 0.9), pt(5, 500, 0.999, dsp=1)]
+    order, floor, met = rank(pts, {"fidelity": 1.0}, None)
+    assert [p["trial"] for p in order] == [1, 5, 0, 2, 4, 3] and met and floor == 0.99
+    assert choose_best(pts, {"fidelity": 1.0}, None)["trial"] == 1
+    order, _, met = rank(pts[2:5], {"fidelity": 1.0}, None)  # none reaches the floor
+    assert [p["trial"] for p in order] == [2, 4, 3] and not met
+    assert choose_best(pts[2:5], {"fidelity": 1.0}, None)["trial"] == 2

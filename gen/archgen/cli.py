@@ -232,15 +232,30 @@ def cmd_report(args) -> int:
 def cmd_dse(args) -> int:
     from .dse.search import run
 
+    if args.no_synth and not args.verify_best:
+        raise ConfigError("--no-synth: only with --verify-best K (it leaves synthesis out of "
+                          "the measurement)")
+    if args.simulator is not None and not args.verify_best:
+        raise ConfigError("--simulator: only with --verify-best K (the simulator of the "
+                          "measurement)")
     res = run(args.model, args.output, flow=args.flow, data=args.data,
               trials=50 if args.trials is None else args.trials,
               workers=1 if args.workers is None else args.workers, scheduler=args.scheduler,
-              emit_best=args.emit_best, min_fidelity=args.min_fidelity)
+              emit_best=args.emit_best, min_fidelity=args.min_fidelity,
+              verify_best=args.verify_best, simulator=args.simulator, synth=not args.no_synth)
     print(f"archgen: {res.new} trials ({res.complete} complete, {res.failed} failed in "
           f"{args.output}); {len(res.pareto)} Pareto points in {args.output}/pareto.json")
     if res.best is not None:
         print(f"archgen: best: trial {res.best['trial']} ({res.best['rule']})"
               + (f"; project in {args.output}/best" if args.emit_best else ""))
+    for name, m in res.measured.items():
+        what = "baseline" if name == "baseline" else f"trial {name}"
+        line = ", ".join(f"{k} {m[k]:,}" for k in ("LUT", "FF", "DSP", "BRAM36", "BRAM18")
+                         if k in m)
+        exact = {True: "bit-exact", False: "NOT bit-exact", None: "not simulated"}[m["bit_exact"]]
+        print(f"archgen: measured {what}: {line + '; ' if line else ''}interval "
+              f"{m.get('interval_cycles')}, latency {m.get('latency_cycles')} cycles; {exact} "
+              f"on {m['frames']} frames in {m['simulator']} ({args.output}/{m['project']})")
     if res.interrupted:
         print("archgen: interrupted; finished trials kept, outputs written", file=sys.stderr)
         return 130
@@ -408,6 +423,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="generate the chosen design's project into DIR/best")
     p.add_argument("--min-fidelity", type=float, metavar="F",
                    help="fidelity floor of --emit-best's choice (default: baseline - 0.01)")
+    p.add_argument("--verify-best", type=int, metavar="K", default=0,
+                   help="after the search, measure the K first Pareto points (in --emit-best's "
+                        "order) and the baseline: yosys synthesis and RTL simulation against "
+                        "the golden model, projects in DIR/verify/ (default: 0, none)")
+    p.add_argument("--simulator", choices=("verilator", "icarus"), default=None,
+                   help="simulator of --verify-best (default: verilator, as archgen sim)")
+    p.add_argument("--no-synth", action="store_true",
+                   help="--verify-best without yosys: RTL simulation only")
     p.set_defaults(func=cmd_dse)
 
     p = sub.add_parser("demo", parents=[common], help="run a bundled example end to end")

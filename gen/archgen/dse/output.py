@@ -5,13 +5,16 @@ on request, the chosen design's project in DIR/best.
 The choice rule for ``--emit-best``: among the Pareto points whose fidelity is at least
 the floor (``--min-fidelity``; by default the baseline's fidelity minus 0.01), the one
 with the fewest LUTs (then DSPs, then FFs); when no point reaches the floor, the point of
-highest fidelity.
+highest fidelity (then fewest LUTs).  ``rank`` orders the whole front by that rule: the
+``--verify-best K`` candidates are its first K (``verify.py``), whose measured figures
+(yosys, RTL simulation) the page shows beside the estimate.
 """
 
 from __future__ import annotations
 
 import html
 import io
+from dataclasses import dataclass
 from pathlib import Path
 
 from ..project import json_text, write_atomic
@@ -44,23 +47,41 @@ def pareto_points(study, flow, base: dict) -> list:
     return points
 
 
-def choose_best(points: list, base: dict, min_fidelity: float | None):
+def rank(points: list, base: dict, min_fidelity: float | None) -> tuple:
+    """(the Pareto points in the order of the choice rule, the fidelity floor, whether any
+    point reaches it): first the points with fidelity at least the floor, by fewest LUT,
+    then DSP, then FF; then the others by highest fidelity, then fewest LUT.  The first is
+    ``--emit-best``'s choice, the first K are ``--verify-best K``'s."""
     floor = base["fidelity"] - 0.01 if min_fidelity is None else float(min_fidelity)
     ok = [p for p in points if p["metrics"]["fidelity"] >= floor - 1e-12]
-    if ok:
-        best = min(ok, key=lambda p: (p["metrics"]["LUT"], p["metrics"]["DSP"],
-                                      p["metrics"]["FF"], p["trial"]))
-        rule = f"fewest LUT (then DSP, FF) among Pareto points with fidelity >= {floor:.4g}"
-    elif points:
-        best = max(points, key=lambda p: (p["metrics"]["fidelity"], -p["trial"]))
-        rule = f"no Pareto point reaches fidelity {floor:.4g}: the highest fidelity"
-    else:
+    low = [p for p in points if p["metrics"]["fidelity"] < floor - 1e-12]
+    ok.sort(key=lambda p: (p["metrics"]["LUT"], p["metrics"]["DSP"], p["metrics"]["FF"],
+                           p["trial"]))
+    low.sort(key=lambda p: (-p["metrics"]["fidelity"], p["metrics"]["LUT"], p["trial"]))
+    return ok + low, floor, bool(ok)
+
+
+def choose_best(points: list, base: dict, min_fidelity: float | None):
+    order, floor, met = rank(points, base, min_fidelity)
+    if not order:
         return None
-    return {"trial": best["trial"], "rule": rule, "min_fidelity": floor}
+    if met:
+        rule = f"fewest LUT (then DSP, FF) among Pareto points with fidelity >= {floor:.4g}"
+    else:
+        rule = f"no Pareto point reaches fidelity {floor:.4g}: the highest fidelity"
+    return {"trial": order[0]["trial"], "rule": rule, "min_fidelity": floor}
+
+
+@dataclass
+class Outputs:
+    doc: dict  # what pareto.json holds
+    others: list  # the metrics of every complete trial (the plots' grey points)
+    complete: int
+    failed: int
 
 
 def write_outputs(study, flow, space, ctx, out_dir: Path, emit_best: bool,
-                  min_fidelity: float | None):
+                  min_fidelity: float | None) -> Outputs:
     import optuna
 
     states = [t.state for t in study.trials]
@@ -81,16 +102,22 @@ def write_outputs(study, flow, space, ctx, out_dir: Path, emit_best: bool,
            "trials": {"complete": complete, "failed": failed},
            "failures": errors[:20],
            "baseline": baseline, "pareto": points, "best": best}
-    write_atomic(out_dir / "pareto.json", json_text(doc))
     others = [t.user_attrs["metrics"] for t in study.trials
               if t.state == optuna.trial.TrialState.COMPLETE]
-    write_atomic(out_dir / "pareto.html", render_html(doc, others))
+    out = Outputs(doc, others, complete, failed)
+    write_doc(out_dir, out)
     if emit_best and best is not None:
         point = next(p for p in points if p["trial"] == best["trial"])
         best["project"] = "best"
         emit(ctx, point, out_dir / "best")
-        write_atomic(out_dir / "pareto.json", json_text(doc))
-    return points, best, complete, failed
+        write_doc(out_dir, out)
+    return out
+
+
+def write_doc(out_dir: Path, out: Outputs) -> None:
+    """pareto.json and pareto.html from ``out.doc`` as it stands."""
+    write_atomic(out_dir / "pareto.json", json_text(out.doc))
+    write_atomic(out_dir / "pareto.html", render_html(out.doc, out.others))
 
 
 def emit(ctx, point: dict, project_dir: Path) -> list:
@@ -160,18 +187,22 @@ def render_html(doc: dict, others: list) -> str:
     with matplotlib.rc_context(RC):
         plots = "".join(f'<div class="plot">{_plot(doc, others, k)}</div>'
                         for k in ("LUT", "DSP"))
-    head = "".join(f"<th>{k}</th>" for k in ("trial",) + SHOWN + ("LUT -%", "DSP -%"))
+    head = "".join(f"<th>{k}</th>" for k in ("trial",) + SHOWN + ("LUT -%", "DSP -%",
+                                                                   "measured"))
     rows = []
     base = doc["baseline"]["metrics"]
     rows.append("<tr class='base'><td>baseline</td>" + "".join(
-        f"<td>{_fmt(base[k])}</td>" for k in SHOWN) + "<td></td><td></td></tr>")
+        f"<td>{_fmt(base[k])}</td>" for k in SHOWN) + "<td></td><td></td>"
+        f"<td>{_measured_mark(doc['baseline'])}</td></tr>")
     best = (doc.get("best") or {}).get("trial")
     for p in doc["pareto"]:
         m, r = p["metrics"], p["reduction_percent"]
         cls = " class='best'" if p["trial"] == best else ""
         rows.append(f"<tr{cls}><td>{p['trial']}</td>" + "".join(
             f"<td>{_fmt(m[k])}</td>" for k in SHOWN)
-            + f"<td>{_fmt(r['LUT'])}</td><td>{_fmt(r['DSP'])}</td></tr>")
+            + f"<td>{_fmt(r['LUT'])}</td><td>{_fmt(r['DSP'])}</td>"
+            f"<td>{_measured_mark(p)}</td></tr>")
+    measured = _measured_table(doc)
     title = f"archgen dse: {html.escape(doc['model'])}"
     best_text = (f"<p>Best (trial {best}): {html.escape(doc['best']['rule'])}.</p>"
                  if best is not None else "")
@@ -187,4 +218,52 @@ def render_html(doc: dict, others: list) -> str:
             + ", ".join(f"{o['direction']} {o['metric']}" for o in doc["objectives"])
             + f".</p>{best_text}<div class='plots'>{plots}</div>"
             f"<h2>Pareto front</h2><table><tr>{head}</tr>{''.join(rows)}</table>"
-            "</body></html>\n")
+            f"{measured}</body></html>\n")
+
+
+# measured figures (--verify-best): "estimate / measured (error %)" per metric
+MEASURED = (("LUT", "LUT"), ("FF", "FF"), ("DSP", "DSP"), ("BRAM36", "BRAM36"),
+            ("BRAM18", "BRAM18"), ("interval", "interval_cycles"), ("latency", "latency_cycles"))
+
+
+def _measured_mark(point: dict) -> str:
+    m = point.get("measured")
+    if m is None:
+        return ""
+    if m.get("bit_exact") is False:
+        return "<b>mismatch</b>"
+    return "error" if m.get("error") else "yes"
+
+
+def _measured_table(doc: dict) -> str:
+    """The section of the measured designs: estimate beside yosys and the RTL simulation,
+    the estimate's error in percent."""
+    rows = [("baseline", doc["baseline"])] + [(p["trial"], p) for p in doc["pareto"]]
+    rows = [(name, p) for name, p in rows if p.get("measured")]
+    if not rows:
+        return ""
+    v = doc.get("verify", {})
+    source = rows[0][1]["measured"]["source"]
+    head = "".join(f"<th>{k}</th>" for k in ("trial",) + tuple(m for m, _ in MEASURED)
+                   + ("bit-exact",))
+    body = []
+    for name, p in rows:
+        m, est = p["measured"], p["metrics"]
+        err = m.get("estimate_error_percent", {})
+        cells = []
+        for metric, key in MEASURED:
+            if m.get(key) is None:
+                cells.append(f"<td>{_fmt(est.get(metric))} / \u2014</td>")
+                continue
+            e = err.get(metric)
+            pct = "" if e is None else f" ({e:+.1f}%)"
+            cells.append(f"<td>{_fmt(est.get(metric))} / {_fmt(m[key])}{pct}</td>")
+        exact = {True: "yes", False: "<b>no</b>", None: "\u2014"}[m.get("bit_exact")]
+        note = f"<br><small>{html.escape(m['error'])}</small>" if m.get("error") else ""
+        body.append(f"<tr><td>{html.escape(str(name))}</td>{''.join(cells)}"
+                    f"<td>{exact}{note}</td></tr>")
+    return (f"<h2>Measured</h2><p>Estimate / measured (the estimate's error in percent of "
+            f"the measurement), by {html.escape(source)} on {v.get('frames', '?')} frames of "
+            f"the data; projects in {html.escape(v.get('folder', 'verify'))}/. The front "
+            "above is the analytic one: the search scores every trial with the estimate."
+            f"</p><table><tr>{head}</tr>{''.join(body)}</table>")

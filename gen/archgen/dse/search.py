@@ -3,6 +3,9 @@ flow's space, trials run in the main process, a local process pool or a Dask clu
 every result told back and kept in the study's SQLite storage (``DIR/study.db``), so
 a second run with the same folder resumes and adds trials.  Ctrl-C stops the search,
 keeps every finished trial and still writes the outputs.
+
+With ``verify_best`` K, the same executor then measures the K first Pareto points and the
+baseline by synthesis and RTL simulation (``verify.py``).
 """
 
 from __future__ import annotations
@@ -11,19 +14,20 @@ import concurrent.futures as cf
 import hashlib
 import logging
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ..errors import ConfigError
 from .execute import describe, run_trial
 from .flow import Flow, Param, bind, load_flow
 from .metrics import make_context, measure
+from .verify import check_folder
 
 log = logging.getLogger("archgen.dse")
 
 STUDY = "archgen-dse"
 STORAGE = "study.db"
-OURS = (STORAGE, "pareto.json", "pareto.html", "best")  # what a DSE folder holds
+OURS = (STORAGE, "pareto.json", "pareto.html", "best", "verify")  # what a DSE folder holds
 
 
 @dataclass
@@ -35,6 +39,7 @@ class Result:
     interrupted: bool
     pareto: list  # the pareto.json points
     best: dict | None
+    measured: dict = field(default_factory=dict)  # --verify-best: the blocks by trial/baseline
 
 
 def _distribution(free):
@@ -88,6 +93,7 @@ def check_out_dir(out_dir: Path) -> None:
     if not (out_dir / STORAGE).is_file():
         raise ConfigError(f"{out_dir}: folder is not empty and holds no archgen search "
                           f"({STORAGE}); choose another folder")
+    check_folder(out_dir)
     strangers = sorted(p.name for p in out_dir.iterdir() if p.name not in OURS
                        and not p.name.startswith("."))
     if strangers:
@@ -191,7 +197,7 @@ class _Dask:
         self.client.close()
 
 
-def _progress(enabled: bool | None, total: int):
+def _progress(enabled: bool | None, total: int, what: str = "dse trials"):
     if enabled is None:
         enabled = sys.stderr.isatty()
     if not enabled:
@@ -203,27 +209,45 @@ def _progress(enabled: bool | None, total: int):
                     MofNCompleteColumn(), TimeElapsedColumn(),
                     console=Console(stderr=True), transient=False)
     prog.start()
-    prog.add_task("dse trials", total=total)
+    prog.add_task(what, total=total)
     return prog
 
 
 def run(model, out_dir, flow=None, data=None, trials: int = 50, workers: int = 1,
         scheduler: str | None = None, emit_best: bool = False,
         min_fidelity: float | None = None, progress: bool | None = None,
-        on_trial=None) -> Result:
+        on_trial=None, verify_best: int = 0, simulator: str | None = None,
+        synth: bool = True, verify_frames: int | None = None) -> Result:
     """Search the design space of ``model`` along ``flow`` (a YAML file; None: the default
     flow) for ``trials`` more trials; write DIR/pareto.json, DIR/pareto.html and, with
     ``emit_best``, the chosen design's project in DIR/best.  ``on_trial(number, result)``
-    is called in this process after each finished trial."""
+    is called in this process after each finished trial.
+
+    ``verify_best`` K > 0: then measure the K first Pareto points (in the order of the
+    choice rule) and the baseline: projects in DIR/verify/, yosys synthesis (not with
+    ``synth=False``) and RTL simulation in ``simulator`` (default: verilator, as
+    ``archgen sim``) of ``verify_frames`` inputs; the measured blocks go into pareto.json.
+    A design whose simulation differs from its golden model raises VerificationError,
+    after the outputs are written."""
     import optuna
 
-    from .output import write_outputs
+    from . import verify
+    from .output import write_doc, write_outputs
 
     out_dir = Path(out_dir)
     if trials is None or trials < 0:
         raise ConfigError(f"--trials: {trials!r} is not a non-negative number of trials")
     if workers is not None and workers < 1:
         raise ConfigError(f"--workers: {workers!r} is not a positive number of workers")
+    if verify_best is None or isinstance(verify_best, bool) or verify_best < 0:
+        raise ConfigError(f"--verify-best: {verify_best!r} is not a non-negative number of "
+                          "Pareto points (0: no measurement)")
+    frames = verify.FRAMES if verify_frames is None else verify_frames
+    if frames < 1:
+        raise ConfigError(f"verify_frames: {frames!r} is not a positive number of frames")
+    simulator = simulator or "verilator"
+    if verify_best:  # before the search, not after it
+        verify.check_tools(simulator, synth)
     flow_obj = load_flow(flow)
     model = Path(model)
     if not model.is_file():
@@ -266,41 +290,58 @@ def run(model, out_dir, flow=None, data=None, trials: int = 50, workers: int = 1
         ex = _Inline()
     new = 0
     interrupted = False
-    prog = _progress(progress, trials)
-    pending = {}
+    failures = []
+    measured = {}
     try:
-        asked = 0
-        while new < trials:
-            while asked < trials and len(pending) < ex.slots:
-                trial = study.ask(dists)
-                values = {p.name: trial.params[p.name] for p in space}
-                pending[ex.submit(run_trial, ctx, flow_obj, values)] = trial
-                asked += 1
-            for fut in ex.wait(pending):
-                trial = pending.pop(fut)
-                result = fut.result()
-                _tell(study, trial, flow_obj, result)
-                new += 1
+        prog = _progress(progress, trials)
+        pending = {}
+        try:
+            asked = 0
+            while new < trials:
+                while asked < trials and len(pending) < ex.slots:
+                    trial = study.ask(dists)
+                    values = {p.name: trial.params[p.name] for p in space}
+                    pending[ex.submit(run_trial, ctx, flow_obj, values)] = trial
+                    asked += 1
+                for fut in ex.wait(pending):
+                    trial = pending.pop(fut)
+                    result = fut.result()
+                    _tell(study, trial, flow_obj, result)
+                    new += 1
+                    if prog is not None:
+                        prog.advance(prog.task_ids[0])
+                    if on_trial is not None:
+                        on_trial(trial.number, result)
+        except KeyboardInterrupt:
+            interrupted = True
+            for trial in pending.values():
+                trial.set_user_attr("error", "interrupted")
+                study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            pending.clear()
+        finally:
+            if prog is not None:
+                prog.stop()
+        out = write_outputs(study, flow_obj, space, ctx, out_dir, emit_best, min_fidelity)
+        if verify_best and not interrupted:
+            n = 1 + min(verify_best, len(out.doc["pareto"]))
+            prog = _progress(progress, n, "dse verify (synthesis, simulation)")
+            try:
+                measured, failures, interrupted = verify.run_verification(
+                    ex, ctx, out.doc, out_dir, verify_best, min_fidelity, simulator, synth,
+                    frames, prog)
+            finally:
                 if prog is not None:
-                    prog.advance(prog.task_ids[0])
-                if on_trial is not None:
-                    on_trial(trial.number, result)
-    except KeyboardInterrupt:
-        interrupted = True
-        for trial in pending.values():
-            trial.set_user_attr("error", "interrupted")
-            study.tell(trial, state=optuna.trial.TrialState.FAIL)
-        pending.clear()
+                    prog.stop()
+            write_doc(out_dir, out)
     finally:
-        if prog is not None:
-            prog.stop()
         if interrupted:
             _close_quietly(ex)
         else:
             ex.close()
-    pareto, best, complete, failed = write_outputs(study, flow_obj, space, ctx, out_dir,
-                                                   emit_best, min_fidelity)
-    return Result(out_dir, complete, failed, new, interrupted, pareto, best)
+    if not interrupted:
+        verify.raise_failures(failures, out_dir)
+    return Result(out_dir, out.complete, out.failed, new, interrupted, out.doc["pareto"],
+                  out.doc["best"], measured)
 
 
 def _close_quietly(ex) -> None:
