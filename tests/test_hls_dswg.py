@@ -4,7 +4,10 @@ sample() over a grid of kernels (3x3, 2x3), strides, dilations, pads, offset gro
 fractional offset bits (0, 2, 4), with and without a mask (signed and unsigned, with a zero
 point), SIMD 1 and a whole offset group, inputs with a zero point (unsigned, signed,
 bipolar), offsets far outside the frame and exactly on its edges; several frames per
-configuration, silent under -Wall -Wextra."""
+configuration, silent under -Wall -Wextra.  Line-buffer mode (bounded offsets, a ring of
+buffer_rows rows): R = 0, 1, 2 (and R from a 4-bit offset quantizer), offsets over their
+whole type so the clamp works, frames several times taller than the ring; the kernel's loop
+iterations per frame and its input lead ahead of the offsets through its trace hooks."""
 
 import numpy as np
 import pytest
@@ -113,6 +116,9 @@ LINE_CASES = {
     # R from the offsets' quantizer (4-bit signed, F=2: R=2, nothing to clamp)
     "q4F2_k3_s1_p1_mask_simdall": ((16, 6, 4, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 1, 2, 4,
                                     (8, True, 0), (4, True), (8, False, 0), None), None),
+    # fewer output words per row than the stride's input words: the writer sets the pace
+    "R1_k12_s2_input_bound": ((16, 8, 4, (1, 2), (2, 2), (0, 0, 0, 1), (1, 1), 1, 2, 4,
+                               (4, True, 0), (6, True), None, None), 1),
 }
 
 # test benches' hooks into the kernel (hw/hls/dswg.h): a trace file of the offset reads
@@ -139,13 +145,37 @@ def traced(monkeypatch):
     monkeypatch.setattr(csim, "build", with_trace)
 
 
-def line_schedule(d: dict) -> int:
-    """Iterations of the kernel's loop per call in line mode: the rows the first output
-    row reads are written first, then output words follow back to back (the writer keeps
-    ahead), and the rows below the last output row's are written last."""
-    h, w = d["height"], d["width"]
-    first = min(h, d["row_lo0"] + d["row_span"]) * w
-    return max(first + d["out_beats"], d["frame_beats"])
+def line_iterations(d: dict) -> int:
+    """Iterations of the kernel's loop per call (one frame) in line mode, by the rule the
+    kernel documents, beat by beat: an input word is taken while row `rows` fits in the
+    ring (rows < base + buffer_rows, or the frame's output is out), an output word is
+    emitted when the current output row's rows are in (rows >= min(H, base + row_span)),
+    both in one iteration when both may."""
+    h, w, sh = d["height"], d["width"], d["strides"][0]
+    row_words = d["out_beats"] // d["out_height"]
+    rows = col = oh = word = t = 0
+    while True:
+        base = oh * sh + d["row_lo0"]
+        done = oh == d["out_height"]
+        take = rows < h and (done or rows < base + d["buffer_rows"])
+        emit = not done and rows >= min(h, base + d["row_span"])
+        if not (take or emit):
+            return t
+        t += 1
+        if emit:
+            word += 1
+            oh, word = (oh + 1, 0) if word == row_words else (oh, word)
+        if take:
+            col += 1
+            rows, col = (rows + 1, 0) if col == w else (rows, col)
+
+
+def line_formula(d: dict) -> int:
+    """The same in closed form when the sampler is the bottleneck (an output row's words
+    at least the stride's input rows, which every kernel of 2+ taps per row gives) and
+    the ring holds every row below the last output row's first: the rows the first output
+    row reads, then the output words back to back."""
+    return min(d["height"], d["row_lo0"] + d["row_span"]) * d["width"] + d["out_beats"]
 
 
 @pytest.mark.parametrize("name", list(LINE_CASES))
@@ -162,9 +192,23 @@ def test_dswg_line_csim(tmp_path, monkeypatch, name):
     trace = (tmp_path / "trace.txt").read_text().split("\n")
     iters = [int(t.split()[1]) for t in trace if t.startswith("frame ")]
     reads = [tuple(map(int, t.split()[1:])) for t in trace if t.startswith("off ")]
-    assert iters == [line_schedule(d)] * frames
+    assert iters == [line_iterations({**d, "strides": case[4]})] * frames
+    if d["out_beats"] // d["out_height"] >= case[4][0] * d["width"]:  # the sampler's pace
+        assert iters[0] == line_formula(d)
     assert len(reads) == frames * d["out_height"] * d["out_width"]
     # the input taken ahead of each output row's offsets, beyond the rows above its
     # first window row: within the lead the backend sizes the offsets' FIFO by
     lead = max(taken - max(0, oh * case[4][0] - case[5][0]) * d["width"] for oh, taken in reads)
     assert lead <= d["lead_beats"]
+
+
+def test_dswg_line_grid_covers_the_brief():
+    cases = [c for c, _ in LINE_CASES.values()]
+    assert {r for _, r in LINE_CASES.values()} == {0, 1, 2, None}
+    assert {(3, 3), (2, 3)} <= {c[3] for c in cases}
+    assert {c[4][0] for c in cases} == {1, 2} and any(c[6][0] == 2 for c in cases)
+    assert {max(c[5]) for c in cases} == {0, 1} and {c[7] for c in cases} == {1, 2}
+    assert {c[12] is None for c in cases} == {True, False}
+    assert {c[9] == 1 for c in cases} == {True, False}
+    assert any(c[9] == c[2] // c[7] > 1 for c in cases)
+    assert all(c[13] is None and c[0] >= 12 for c in cases)  # whole code range, tall frames
