@@ -77,11 +77,46 @@ def codes(case, ins, frames, seed):
     return xs
 
 
+# test benches' hooks into the kernel (hw/hls/dswg.h): a trace file of the offset reads
+# (output row, input words taken) and the loop's iterations per call
+TRACE = """#include <cstdio>
+static std::FILE *dswg_trace = std::fopen("trace.txt", "w");
+#define ARCHGEN_DSWG_TRACE_OFFSET(oh, taken) std::fprintf(dswg_trace, "off %d %d\\n", oh, taken)
+#define ARCHGEN_DSWG_TRACE_FRAME(n) std::fprintf(dswg_trace, "frame %d\\n", n)
+"""
+
+
+def traced(monkeypatch):
+    """Make hlscell's builds define the trace hooks (tb.cpp gets them first)."""
+    from archgen import csim
+    build = csim.build
+
+    def with_trace(sources, include_dirs, **kw):
+        for src in sources:
+            text = src.read_text()
+            if not text.startswith(TRACE):
+                src.write_text(TRACE + text)
+        return build(sources, include_dirs, **kw)
+
+    monkeypatch.setattr(csim, "build", with_trace)
+
+
+def iterations(tmp_path) -> list:
+    """The kernel's loop iterations of each call, from the trace file."""
+    trace = (tmp_path / "trace.txt").read_text().split("\n")
+    return [int(t.split()[1]) for t in trace if t.startswith("frame ")]
+
+
 @pytest.mark.parametrize("name", list(CASES))
-def test_dswg_csim(tmp_path, name):
+def test_dswg_csim(tmp_path, monkeypatch, name):
     op, ins, outs = layer(CASES[name])
+    d = dswg.derive(op, ins, outs)
+    assert d["line_buffer"] == 0
     xs = codes(CASES[name], ins, 4, 11)
+    traced(monkeypatch)
     assert run_kernel(tmp_path, op, ins, outs, xs, frames=4) == ""
+    # the whole frame first, then the output: derive()'s cycles
+    assert iterations(tmp_path) == [d["frame_beats"] + d["out_beats"]] * 4 == [d["cycles"]] * 4
 
 
 def test_dswg_grid_covers_the_brief():
@@ -121,37 +156,14 @@ LINE_CASES = {
                                (4, True, 0), (6, True), None, None), 1),
 }
 
-# test benches' hooks into the kernel (hw/hls/dswg.h): a trace file of the offset reads
-# (output row, input words taken) and the loop's iterations per call
-TRACE = """#include <cstdio>
-static std::FILE *dswg_trace = std::fopen("trace.txt", "w");
-#define ARCHGEN_DSWG_TRACE_OFFSET(oh, taken) std::fprintf(dswg_trace, "off %d %d\\n", oh, taken)
-#define ARCHGEN_DSWG_TRACE_FRAME(n) std::fprintf(dswg_trace, "frame %d\\n", n)
-"""
 
-
-def traced(monkeypatch):
-    """Make hlscell's builds define the trace hooks (tb.cpp gets them first)."""
-    from archgen import csim
-    build = csim.build
-
-    def with_trace(sources, include_dirs, **kw):
-        for src in sources:
-            text = src.read_text()
-            if not text.startswith(TRACE):
-                src.write_text(TRACE + text)
-        return build(sources, include_dirs, **kw)
-
-    monkeypatch.setattr(csim, "build", with_trace)
-
-
-def line_iterations(d: dict) -> int:
+def line_iterations(d: dict, sh: int) -> int:
     """Iterations of the kernel's loop per call (one frame) in line mode, by the rule the
     kernel documents, beat by beat: an input word is taken while row `rows` fits in the
     ring (rows < base + buffer_rows, or the frame's output is out), an output word is
     emitted when the current output row's rows are in (rows >= min(H, base + row_span)),
     both in one iteration when both may."""
-    h, w, sh = d["height"], d["width"], d["strides"][0]
+    h, w = d["height"], d["width"]
     row_words = d["out_beats"] // d["out_height"]
     rows = col = oh = word = t = 0
     while True:
@@ -189,15 +201,19 @@ def test_dswg_line_csim(tmp_path, monkeypatch, name):
     xs = codes(case, ins, frames, 5)
     traced(monkeypatch)
     assert run_kernel(tmp_path, op, ins, outs, xs, frames=frames) == ""
-    trace = (tmp_path / "trace.txt").read_text().split("\n")
-    iters = [int(t.split()[1]) for t in trace if t.startswith("frame ")]
-    reads = [tuple(map(int, t.split()[1:])) for t in trace if t.startswith("off ")]
-    assert iters == [line_iterations({**d, "strides": case[4]})] * frames
+    iters = iterations(tmp_path)
+    assert iters == [line_iterations(d, case[4][0])] * frames
     if d["out_beats"] // d["out_height"] >= case[4][0] * d["width"]:  # the sampler's pace
         assert iters[0] == line_formula(d)
+    check_lead(tmp_path, case, d, frames)
+
+
+def check_lead(tmp_path, case, d, frames):
+    """The input taken ahead of each output row's offsets, beyond the rows above its first
+    window row, is within the lead the backend sizes the offsets' FIFO by."""
+    trace = (tmp_path / "trace.txt").read_text().split("\n")
+    reads = [tuple(map(int, t.split()[1:])) for t in trace if t.startswith("off ")]
     assert len(reads) == frames * d["out_height"] * d["out_width"]
-    # the input taken ahead of each output row's offsets, beyond the rows above its
-    # first window row: within the lead the backend sizes the offsets' FIFO by
     lead = max(taken - max(0, oh * case[4][0] - case[5][0]) * d["width"] for oh, taken in reads)
     assert lead <= d["lead_beats"]
 
@@ -212,3 +228,38 @@ def test_dswg_line_grid_covers_the_brief():
     assert {c[9] == 1 for c in cases} == {True, False}
     assert any(c[9] == c[2] // c[7] > 1 for c in cases)
     assert all(c[13] is None and c[0] >= 12 for c in cases)  # whole code range, tall frames
+
+
+def random_line_case(seed):
+    """A random bounded-offset configuration (seeded) whose buffer is a ring."""
+    rng = np.random.default_rng(seed)
+    while True:
+        kernel = [(3, 3), (2, 3), (3, 2)][rng.integers(3)]
+        strides = tuple(int(v) for v in rng.integers(1, 3, size=2))
+        dilations = tuple(int(v) for v in rng.integers(1, 3, size=2))
+        pads = tuple(int(v) for v in rng.integers(0, 2, size=4))
+        og = int(rng.integers(1, 3))
+        c = og * int(rng.integers(1, 4))
+        simd = [1, c // og][rng.integers(2)]
+        frac, r = int(rng.integers(0, 4)), int(rng.integers(0, 3))
+        mask = (int(rng.integers(2, 6)), bool(rng.integers(2)), int(rng.integers(-1, 3))) \
+            if rng.integers(2) else None
+        case = (int(rng.integers(12, 21)), int(rng.integers(5, 9)), c, kernel, strides, pads,
+                dilations, og, frac, simd, (int(rng.integers(2, 9)), bool(rng.integers(2)), 1),
+                (int(rng.integers(frac + 2, 9)), True), mask, None)
+        op, ins, outs = layer(case, r)
+        if dswg.derive(op, ins, outs)["line_buffer"]:
+            return case, r
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("seed", range(8))
+def test_dswg_line_csim_random(tmp_path, monkeypatch, seed):
+    case, r = random_line_case(seed)
+    op, ins, outs = layer(case, r)
+    d = dswg.derive(op, ins, outs)
+    xs = codes(case, ins, 3, seed)
+    traced(monkeypatch)
+    assert run_kernel(tmp_path, op, ins, outs, xs, frames=3) == ""
+    assert iterations(tmp_path) == [line_iterations(d, case[4][0])] * 3
+    check_lead(tmp_path, case, d, 3)

@@ -55,7 +55,12 @@
 // iterations, the cycles units/dswg.py derive() gives for it.  In a ring, receiving
 // overlaps sampling: min(H, ROW_LO0 + ROW_SPAN) rows are written before the first output
 // word, then the writer runs ahead of the sampler by at most ROWS rows minus what the
-// current output row still reads.  The loop ends when both sides are done, after at most
+// current output row still reads.  When an output row's words (OW*K*CF) are at least the
+// stride's input words (SH*W), the writer keeps ahead and a frame takes
+// min(H, ROW_LO0 + ROW_SPAN)*W + OUT_BEATS iterations (derive()'s max(H*W, OUT_BEATS) for
+// a ring counts the first rows as overlapped with the previous frame's tail, which one
+// call per frame does not do); otherwise the writer sets the pace (about H*W plus the
+// last output row's words).  The loop ends when both sides are done, after at most
 // H*W + OUT_BEATS iterations.  The sampler only reads complete rows and the writer never
 // overwrites a row an output row still reads (nor the slot of the row it is writing), so
 // the same bank word is never written and read in one iteration.  An iteration that takes
@@ -64,8 +69,8 @@
 //
 // Input lead (the FIFO rule of a DCN block, whose offsets come from a conv over the same
 // input): when the sampler reads the offsets of output row oh, it has taken at most
-// (oh*SH + ROW_LO0 + ROWS)*W input words (+1 in that iteration), i.e. at most (ROWS - R)*W
-// beyond the rows above the row's first window row, within derive()'s lead_beats
+// (oh*SH + ROW_LO0 + ROWS)*W input words, i.e. at most (ROWS - R)*W beyond the rows
+// above the row's first window row (oh*SH - PT), within derive()'s lead_beats
 // (min(H, BUFFER_ROWS + 1)*W); a whole frame takes all H*W first.
 //
 // Optional C-simulation hooks (test benches only; nothing when undefined):
@@ -177,7 +182,7 @@ void frame(hls::stream<ap_uint<C::CHANNELS * C::BITS> > &in,
     bool emitted = false;  // every output word of the frame is out
     ap_uint<OFF_N * C::OFF_BITS> offw = 0;
     ap_uint<MW> maskw = 0;
-    int iterations = 0;
+    int iterations = 0;  // for the trace hook (no logic in synthesis: never read)
     for (int t = 0; t < STEPS; t++) {
 #pragma HLS PIPELINE II=1
         const bool take = rows_in < C::H && (!C::LINE || rows_in < base + ROWS || emitted);
