@@ -57,10 +57,10 @@
 // word, then the writer runs ahead of the sampler by at most ROWS rows minus what the
 // current output row still reads.  When an output row's words (OW*K*CF) are at least the
 // stride's input words (SH*W), the writer keeps ahead and a frame takes
-// min(H, ROW_LO0 + ROW_SPAN)*W + OUT_BEATS iterations (derive()'s max(H*W, OUT_BEATS) for
-// a ring counts the first rows as overlapped with the previous frame's tail, which one
-// call per frame does not do); otherwise the writer sets the pace (about H*W plus the
-// last output row's words).  The loop ends when both sides are done, after at most
+// min(H, ROW_LO0 + ROW_SPAN)*W + OUT_BEATS iterations (derive()'s cycles for a ring, the
+// RTL's, also overlap a frame's first rows with the previous frame's last output row,
+// which one call per frame does not do); otherwise the writer sets the pace (about H*W
+// plus the last output row's words).  The loop ends when both sides are done, after at most
 // H*W + OUT_BEATS iterations.  The sampler only reads complete rows and the writer never
 // overwrites a row an output row still reads (nor the slot of the row it is writing), so
 // the same bank word is never written and read in one iteration.  An iteration that takes
