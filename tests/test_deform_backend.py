@@ -21,7 +21,7 @@ from cellsim import need
 FIX = Path(__file__).parent / "fixtures"
 BLOCKS = {"deform_dcnv2": "verilator", "deform_s2_g2_og2": "icarus",
           "deform_d2_g3_nomask": "icarus", "deform_k2x3_og4": "icarus",
-          "deform_split_dcnv2": "icarus"}
+          "deform_split_dcnv2": "icarus", "deform_bounded": "icarus"}
 
 
 @pytest.mark.sim
@@ -39,10 +39,14 @@ def test_block_simulates_bit_exact(tmp_path, name):
     hw = plan(model.graph)
     kinds = [ly.node.op.kind() for ly in hw.layers]
     assert "dswg" in kinds
-    # the analytic interval is the slowest layer's; the sampler's receive phase (H*W cycles
-    # with no window out) is only partly hidden behind it: measured 1-3% above
+    # the analytic interval is the slowest layer's; a whole-frame sampler's receive phase
+    # (H*W cycles with no window out) is only partly hidden behind it: measured 1-3% above;
+    # a line-buffer sampler (deform_bounded) receives while it samples: exact
     est = estimate(hw, get_part("xc7z020")).interval
     assert est <= rep["interval_cycles"] <= 1.05 * est, (rep["interval_cycles"], est)
+    (sampler,) = [ly.hw for ly in hw.layers if ly.node.op.kind() == "dswg"]
+    if sampler["line_buffer"]:
+        assert rep["interval_cycles"] == est
 
 
 def test_report_has_sampler_figures(tmp_path):
@@ -57,3 +61,25 @@ def test_report_has_sampler_figures(tmp_path):
     assert s["taps_per_cycle"] == pytest.approx(1 / 4)  # simd 1 of 4 channels
     assert s["cycles_per_frame"] == 10 * 10 + 10 * 10 * 9 * 4
     assert "Deformable convolution" in (tmp_path / "p" / "reports" / "report.html").read_text()
+
+
+@pytest.mark.sim
+def test_configured_offset_bound_clamps_into_a_line_buffer(tmp_path):
+    """``layers.<name>.max_offset: 1`` on deform_dcnv2 (offsets of up to 8 px): the offsets
+    are clamped to +-1 px, so the sampler keeps 8 rows of the 10-row frame; the hardware
+    equals the clamped golden model, which differs from the unbounded one."""
+    need("icarus")
+    cfg = tmp_path / "bound.yaml"
+    cfg.write_text("layers:\n  deform_conv:\n    max_offset: 1\n")
+    model = archgen.load(FIX / "deform_dcnv2.onnx", config=cfg, target_fps=20_000,
+                         clock_mhz=100)
+    hw = plan(model.graph)
+    (s,) = [ly.hw for ly in hw.layers if ly.node.op.kind() == "dswg"]
+    assert (s["line_buffer"], s["buffer_rows"], s["clamp"], s["max_offset"]) == (1, 8, 1, 1)
+    assert s["buffer_pixels"] == 8 * 10
+    x = np.load(FIX / "deform_dcnv2.npz")["x"][:2]
+    want = model.golden(x)
+    unbounded = archgen.load(FIX / "deform_dcnv2.onnx").golden(x)
+    assert not np.array_equal(want, unbounded)  # the clamp changes the result
+    got = model.simulate(x, simulator="icarus", project_dir=tmp_path / "p")
+    assert np.array_equal(got, want)

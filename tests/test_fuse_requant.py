@@ -1,0 +1,67 @@
+"""passes/fuse_requant.py: the floor-linear fit of a requantizer's step function and the
+latency strategy's cmvm + requantizer fusion (exact on every reachable accumulator)."""
+
+import numpy as np
+import pytest
+
+from archgen.ir.types import QuantSpec
+from archgen.passes.fuse_requant import csd_digits, fit_floor_linear
+from archgen.units import requant, thresholds
+
+
+def check(y, a0, lo, hi):
+    got = fit_floor_linear(y, a0, lo, hi)
+    assert got is not None
+    m, b, s = got
+    a = np.arange(a0, a0 + len(y), dtype=np.int64)
+    assert np.array_equal(np.clip((a * m + b) >> s, lo, hi), y)
+    return m, b, s
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_fit_reproduces_multiply_shift_requantizers(seed):
+    """A requant unit's (M, B, shift, rounding) output over a whole accumulator range is
+    reproduced exactly, by a multiplier with no more digits than the original's."""
+    rng = np.random.default_rng(seed)
+    bits = int(rng.integers(2, 9))
+    signed = bool(rng.integers(0, 2))
+    spec = QuantSpec(bits=bits, signed=signed, scale=(1.0,))
+    mult = int(rng.integers(1, 1 << 18)) * (1 if rng.integers(0, 4) else -1)
+    shift = int(rng.integers(8, 24))
+    bias = int(rng.integers(-(1 << shift + 4), 1 << shift + 4))
+    rounding = ("floor", "half_even")[seed % 2]
+    p = requant.Params(np.array([mult]), np.array([bias]), shift, spec, 0, rounding)
+    a0 = int(rng.integers(-40000, 0))
+    acc = np.arange(a0, int(rng.integers(1, 40000)), dtype=np.int64)
+    y = requant.golden(p, acc[:, None])[0][:, 0]
+    m, _, _ = check(y, a0, spec.lo, spec.hi)
+    assert (m > 0) == (mult > 0) or len(np.unique(y)) == 1
+    assert csd_digits(abs(m)) <= max(csd_digits(abs(mult)), 1)
+
+
+@pytest.mark.parametrize("negate", [False, True])
+def test_fit_reproduces_uniform_thresholds(negate):
+    """Thresholds evenly spaced (a batch norm's affine step) with a negated channel: a
+    non-increasing function, so M < 0."""
+    step, start = 37, -500
+    t = np.array([[start + step * k for k in range(15)]])
+    spec = QuantSpec(bits=4, signed=False, scale=(1.0,))
+    p = thresholds.Params(t, np.array([negate]), 0, spec, 0)
+    acc = np.arange(-3000, 3000, dtype=np.int64)
+    y = thresholds.golden(p, acc[:, None])[0][:, 0]
+    m, _, _ = check(y, -3000, 0, 15)
+    assert (m < 0) == negate
+
+
+def test_fit_constant_and_two_levels():
+    check(np.full(1000, 3), -200, 0, 7)  # never leaves one level
+    y = np.where(np.arange(-50, 80) >= 13, 1, -1)  # a sign: one threshold
+    m, b, s = check(y, -50, -1, 1)
+    assert csd_digits(m) == 1
+
+
+def test_fit_rejects_what_no_floor_linear_function_is():
+    assert fit_floor_linear(np.array([0, 1, 2, 1, 2]), 0, 0, 3) is None  # not monotone
+    # steps of 1, 1, 1, then 50 wide: no constant slope reaches them
+    y = np.concatenate([[0, 1, 2], np.full(50, 3), [4]])
+    assert fit_floor_linear(y, 0, 0, 7) is None
