@@ -2,7 +2,10 @@
 strides, dilations, pads, offset groups, F = 0..4 fractional offset bits, offsets far
 outside the input, signed/unsigned/bipolar inputs with zero points, with and without a mask, SIMD
 1 and C/og, under random stalls on all streams; one output beat per cycle after the frame
-is received, no bubble between pixels or frames."""
+is received, no bubble between pixels or frames.  Line-buffer mode (bounded offsets: a
+max_offset R = 0..2 clamping offsets drawn over a wide code range, or 4-bit offset codes):
+a ring of rows over frames of 12..24 rows, the interval and latency of derive()'s formula,
+and the input never further ahead of the offsets than derive()'s lead_beats."""
 
 from __future__ import annotations
 
@@ -62,6 +65,15 @@ LINE_CASES = {
     "line_k23_s2_R2_F0": ((20, 5, 1, (2, 3), (2, 1), (1, 0, 1, 0), (1, 1), 1, 0, False, 1,
                            U4, 2), ("R", 2)),
 }
+LINE_VERILATOR_CASES = ("line_k3_s2_R1_og2_F3",)
+SLOW_LINE_CASES = {
+    "line_24x9x8_k3_p1_og2_R3_F3_mask_simd4": ((24, 9, 8, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1),
+                                                2, 3, True, 4, U8, 100), ("R", 3)),
+    "line_22x7x3_k23_s2_d2_bits4_F1": ((22, 7, 3, (2, 3), (2, 2), (1, 1, 0, 1), (2, 2), 1, 1,
+                                        False, 1, I5, 3), ("bits", 4)),
+    "line_20x6x2_k3_s21_p0_R0_F0": ((20, 6, 2, (3, 3), (2, 1), (0, 0, 0, 0), (1, 1), 1, 0,
+                                           True, 2, U4, 1), ("R", 0)),
+}
 
 
 def layer(case, seed=0, frames=2, origin=False, bound=None):
@@ -114,6 +126,7 @@ def check(tmp_path, simulator, case, frames=2, **kw):
     # the frame in one beat per cycle, then one window beat per cycle, frame after frame
     assert res["interval_cycles"] == d["cycles"] == d["frame_beats"] + d["out_beats"]
     assert res["latency_cycles"] == d["cycles"] + PIPELINE_CYCLES
+    check_lead(tmp_path, op, d, frames)
     return res, d
 
 
@@ -141,16 +154,50 @@ def test_dswg_next_frame_overlap(tmp_path):
     check(tmp_path, "icarus", CASES["k3_s2_p0_F4_og2"], frames=3, origin=True)
 
 
+def first_rows(d) -> int:
+    """Input rows output row 0 reads (the rows a frame must have in before it is sampled)."""
+    return min(d["height"], max(1, d["row_lo0"] + d["row_span"]))
+
+
+def offset_need(op, d, frames) -> np.ndarray:
+    """Input beats an offset branch (a conv of the sampler's geometry) must have taken before
+    it emits output pixel j's offsets: up to the last pixel of its window, per frame."""
+    h, w, oh, ow = d["height"], d["width"], d["out_height"], d["out_width"]
+    rows = np.clip(np.arange(oh) * op.strides[0] - op.pads[0]
+                   + (op.kernel[0] - 1) * op.dilations[0], 0, h - 1)
+    cols = np.clip(np.arange(ow) * op.strides[1] - op.pads[1]
+                   + (op.kernel[1] - 1) * op.dilations[1], 0, w - 1)
+    frame = (rows[:, None] * w + cols[None, :] + 1).ravel()
+    return np.concatenate([f * h * w + frame for f in range(frames)])
+
+
+def check_lead(tmp_path, op, d, frames):
+    """The input never runs further ahead of the offsets than ``lead_beats`` (the FIFO the
+    backend gives the offset branch of a DCN block): at most lead_beats beats beyond what
+    the offsets the sampler holds needed."""
+    import json
+
+    most = np.array(json.loads((tmp_path / "dswg_lead.json").read_text()))
+    need = offset_need(op, d, (len(most) + d["out_height"] * d["out_width"] - 1)
+                       // (d["out_height"] * d["out_width"]))[:len(most)]
+    assert len(most) == (3 + frames) * d["out_height"] * d["out_width"]  # warm-up + frames
+    lead = int((most - need).max())
+    assert lead <= d["lead_beats"], (lead, d["lead_beats"])
+    return lead
+
+
 def check_line(tmp_path, simulator, name, frames=3, **kw):
-    case, bound = LINE_CASES[name]
+    case, bound = {**LINE_CASES, **SLOW_LINE_CASES}[name]
     op, ins, outs, xs = layer(case, frames=frames, bound=bound, **kw)
     d = dswg.derive(op, ins, outs)
     assert d["line_buffer"] == 1 and d["height"] > d["buffer_rows"]
     res = run_unit(tmp_path, simulator, op, ins, outs, xs, frames=frames, stall=0.3)
-    print(name, {k: d[k] for k in ("height", "width", "buffer_rows", "row_lo0", "row_span",
-                                   "frame_beats", "out_beats", "cycles", "clamp")},
-          {k: res[k] for k in ("interval_cycles", "mean_interval_cycles", "latency_cycles")})
-    return res, d
+    # the rows output row 0 reads, then one window beat per cycle while the rows come in
+    # ahead; from frame to frame a row time per row of output row 0 the ring cannot hold
+    # during the previous frame's last output row
+    assert res["interval_cycles"] == d["cycles"]
+    assert res["latency_cycles"] == first_rows(d) * d["width"] + d["out_beats"] + PIPELINE_CYCLES
+    return res, d, check_lead(tmp_path, op, d, frames)
 
 
 @pytest.mark.parametrize("name", list(LINE_CASES))
@@ -158,9 +205,21 @@ def test_dswg_line_icarus(tmp_path, name):
     check_line(tmp_path, "icarus", name)
 
 
+@pytest.mark.parametrize("name", LINE_VERILATOR_CASES)
+def test_dswg_line_verilator(tmp_path, name):
+    check_line(tmp_path, "verilator", name)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", list(SLOW_LINE_CASES))
+def test_dswg_line_bigger(tmp_path, name):
+    check_line(tmp_path, "icarus", name)
+
+
 def render_all(tmp_path) -> list:
     out = []
-    cases = {**{n: (c, None) for n, c in {**CASES, **SLOW_CASES}.items()}, **LINE_CASES}
+    cases = {**{n: (c, None) for n, c in {**CASES, **SLOW_CASES}.items()}, **LINE_CASES,
+             **SLOW_LINE_CASES}
     for name, (case, bound) in cases.items():
         op, ins, outs, _ = layer(case, frames=1, bound=bound)
         folder = tmp_path / name
@@ -176,6 +235,12 @@ def test_dswg_lint(tmp_path):
         lint((top,) + rtl(*dswg.CELLS), "dut")
 
 
+def figures(cells) -> dict:
+    return {"RAMB36": cells.get("RAMB36E1", 0), "RAMB18": cells.get("RAMB18E1", 0),
+            "LUT": sum(n for c, n in cells.items() if c.startswith("LUT")),
+            "FF": cells.get("FDRE", 0) + cells.get("FDSE", 0), "DSP": cells.get("DSP48E1", 0)}
+
+
 @pytest.mark.synth
 def test_dswg_synth(tmp_path):
     """3x3/pad 1 over 32x32x8 8-bit codes, 2 offset groups, F = 4, a mask, SIMD 4: the
@@ -185,8 +250,30 @@ def test_dswg_synth(tmp_path):
     op, ins, outs, _ = layer(case, frames=1)
     (tmp_path / "dut.v").write_text(verilog.layer_files("dut", op, ins, outs)["dut.v"])
     cells = synth((tmp_path / "dut.v",) + rtl(*dswg.CELLS), "dut")
+    print(f"whole frame: {figures(cells)}")
     d = dswg.derive(op, ins, outs)
     assert d["buffer_bits"] == 32 * 32 * 8 * 8
     assert cells.get("RAMB36E1", 0) + cells.get("RAMB18E1", 0) >= 4  # one or more per bank
     assert cells.get("DSP48E1", 0) <= 5 * op.simd  # interpolations and mask product per lane
     assert cells.get("FDRE", 0) + cells.get("FDSE", 0) < 1200
+
+
+@pytest.mark.synth
+def test_dswg_synth_line(tmp_path):
+    """The same layer with offsets bounded to 2 pixels: a ring of 10 rows, 4 banks of 80
+    pixels instead of 256, no latch.  Its 64-bit words still take a RAMB36 per bank (a
+    RAMB18 is at most 36 bits wide), so the block RAM count only falls on bigger frames
+    (more than 512 words per bank); the clamp and the ring's control cost ~55 LUTs and
+    ~30 FFs (whole frame: 4 RAMB36, 1,132 LUT, 864 FF, 20 DSP; ring: 4, 1,187, 895, 20)."""
+    case = (32, 32, 8, (3, 3), (1, 1), (1, 1, 1, 1), (1, 1), 2, 4, True, 4,
+            QuantSpec(bits=8, signed=True), 0)
+    op, ins, outs, _ = layer(case, frames=1, bound=("R", 2))
+    d = dswg.derive(op, ins, outs)
+    assert (d["line_buffer"], d["buffer_rows"], d["clamp"]) == (1, 10, 1)
+    assert d["buffer_bits"] == 10 * 32 * 8 * 8
+    (tmp_path / "dut.v").write_text(verilog.layer_files("dut", op, ins, outs)["dut.v"])
+    f = figures(synth((tmp_path / "dut.v",) + rtl(*dswg.CELLS), "dut"))
+    print(f"line buffer (10 rows): {f}")
+    assert f["RAMB36"] + f["RAMB18"] <= 4  # one per bank
+    assert f["DSP"] <= 5 * op.simd
+    assert f["FF"] < 1300 and f["LUT"] < 1400

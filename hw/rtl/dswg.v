@@ -34,11 +34,28 @@
 // next frame's writes start right after the last issue (the read of an issue happens at
 // the latest together with the first write, read-first).
 //
+// Line buffer (LINE = 1, bounded offsets: codes clamped to OFF_LO..OFF_HI when CLAMP):
+// output row oh reads rows oh*SH + ROW_LO0 .. + ROW_SPAN - 1 only (clipped to the
+// frame), so the banks hold a ring of BR rows: input row r of the n-th frame is slot
+// (n*H + r) mod BR, the slots running on across frames; the bank is chosen by slot
+// parity (BR even: rows y0, y0 + 1 are in consecutive slots of different parity) and
+// column parity, at (slot/2)*ceil((W-b)/2) + x/2.  A sample's slot is computed from
+// the output row's first slot, its tap row and the offset's whole rows (never outside
+// the window).  The writer takes row r as soon as its slot is free: the row it
+// overwrites (BR rows earlier, maybe of the previous frame) is above the first row the
+// output row being issued needs, or that frame is done.  Output row oh is issued as soon
+// as its last row min(H-1, oh*SH + ROW_LO0 + ROW_SPAN - 1) is in.  Receiving overlaps
+// sampling, and a frame's first rows the previous frame's last output row as far as
+// the ring holds both: a frame takes max(H*W, OH*OW*K*CHANNELS/SIMD + W*(rows output
+// row 0 reads beyond those free slots)) cycles when an output row's issues outlast the
+// writing of SH rows (units/dswg.py derive()'s cycles).  The input runs at most BR rows
+// past the first row of the output row being sampled (derive()'s lead_beats bounds it).
+//
 // s0/s1/s2_axis_tready are combinational from m_axis_tready (through the enable).
 //
 // Pipeline (one global enable, en = !m_axis_tvalid || m_axis_tready):
-//   0 issue: offsets/mask of (pixel, tap, group) selected from their registers
-//   1 positions py, px; mask value m - MASK_ZP
+//   0 issue: offsets/mask of (pixel, tap, group) selected from their registers, clamped
+//   1 positions py, px (ring: the row's slot plus F fraction bits); mask value m - MASK_ZP
 //   2 bank reads (addresses from 1), fractions, corner-inside flags
 //   3 corner values x' of the SIMD lanes (chunk select, zero point, 0 outside)
 //   4 horizontal interpolation   5 vertical interpolation   6 mask product = m_axis

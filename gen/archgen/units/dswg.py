@@ -203,8 +203,15 @@ def derive(p: Params, ins, outs) -> dict:
     line = rows < h
     rows = rows if line else h
     buffer_pixels = rows * w
-    # a line buffer overlaps receiving with sampling; a whole frame is received first
-    cycles = max(frame_beats, out_beats) if line else frame_beats + out_beats
+    # a line buffer overlaps receiving with sampling (and a frame's first rows with the
+    # previous frame's last output row, as far as the ring holds both: the rows output row
+    # 0 reads beyond the ring's free slots then cost a row time each); a whole frame is
+    # received first.  hw/rtl/dswg.v as measured; exact when an output row's sampling
+    # (ow*K*C/simd cycles) outlasts the writing of stride rows, else a lower bound.
+    cycles = (max(frame_beats, out_beats + w * max(
+        0, min(h, max(1, row_lo0 + row_span))
+        - max(0, max(0, (oh - 1) * p.strides[0] + row_lo0) + rows - h)))
+        if line else frame_beats + out_beats)
     return {"in_lanes": [c, og * 2 * k] + ([og * k] if p.has_mask else []),
             "out_lanes": [p.simd], "height": h, "width": w, "channels": c, "taps": k,
             "out_height": oh, "out_width": ow, "offset_group": og, "group_channels": cg,
