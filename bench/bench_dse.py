@@ -3,11 +3,14 @@ FF, BRAM, fidelity) against the unoptimized 8-bit design, and the reduction at
 maintained fidelity.
 
     python bench/bench_dse.py [--trials 300] [--workers 2] [--models mlp_qdq_int8,cnn_qdq_int8]
+    python bench/bench_dse.py --models mlp_qdq_int8 --verify-best 1 --simulator icarus
 
 The 8-bit designs are onnxruntime's int8 quantizations (QDQ) of the fixture MLP and CNN,
 fully folded (PE = SIMD = 1).  Fidelity is the top-1 agreement with that 8-bit design on
 512 inputs drawn from a normal distribution fitted (per element) to the fixture's 32
-stored inputs.  Costs are archgen's analytic estimate (xc7z020), calibrated against yosys.
+stored inputs.  Costs are archgen's analytic estimate (xc7z020), calibrated against yosys;
+with ``--verify-best K`` the K first Pareto points of the choice rule and the baseline are
+also synthesized (yosys) and simulated (4 frames), and a table sets estimate beside measure.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "gen"))
 
 from archgen.dse.search import run  # noqa: E402
+from archgen.errors import VerificationError  # noqa: E402
 
 FIX = ROOT / "tests" / "fixtures"
 FLOW = """\
@@ -84,12 +88,43 @@ def report(name: str, doc: dict, seconds: float) -> None:
               f" / -{_pct(one['FF'], base['FF'])}) |")
 
 
+def _pair(m: dict, e: dict, metric: str, key: str) -> str:
+    """estimate / measured (the estimate's error in percent of the measurement)."""
+    if m.get(key) is None:
+        return f"{e[metric]:,} / -"
+    pct = m["estimate_error_percent"].get(metric)
+    return f"{e[metric]:,} / {m[key]:,}" + ("" if pct is None else f" ({pct:+.0f}%)")
+
+
+def report_measured(doc: dict) -> None:
+    rows = [("8-bit baseline", doc["baseline"])] + [(f"trial {p['trial']}", p)
+                                                   for p in doc["pareto"] if "measured" in p]
+    rows = [(n, p) for n, p in rows if "measured" in p]
+    if not rows:
+        return
+    print(f"\nmeasured by {rows[0][1]['measured']['source']}, "
+          f"{rows[0][1]['measured']['frames']} frames:\n")
+    print("| design | fidelity | LUT est / yosys | FF est / yosys | DSP est / yosys | "
+          "BRAM18 est / yosys | interval est / sim | latency est / sim | bit-exact |")
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    for name, p in rows:
+        m, e = p["measured"], p["metrics"]
+        cells = [_pair(m, e, metric, key) for metric, key in (
+            ("LUT", "LUT"), ("FF", "FF"), ("DSP", "DSP"), ("BRAM18", "BRAM18"),
+            ("interval", "interval_cycles"), ("latency", "latency_cycles"))]
+        print(f"| {name} | {e['fidelity']:.3f} | {' | '.join(cells)} | "
+              f"{'yes' if m['bit_exact'] else 'NO'} |")
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--models", default="mlp_qdq_int8,cnn_qdq_int8")
     ap.add_argument("--trials", type=int, default=None, help="default: 200 MLP, 100 CNN")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--keep", metavar="DIR", help="keep the DSE folders in DIR")
+    ap.add_argument("--verify-best", type=int, default=0, metavar="K",
+                    help="synthesize and simulate the K best Pareto points and the baseline")
+    ap.add_argument("--simulator", choices=("verilator", "icarus"), default="icarus")
     args = ap.parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="archgen-bench-dse-") as tmp:
         root = Path(args.keep) if args.keep else Path(tmp)
@@ -99,10 +134,15 @@ def main(argv=None) -> int:
         for name in args.models.split(","):
             trials = args.trials or (200 if name.startswith("mlp") else 100)
             t = time.time()
-            run(FIX / f"{name}.onnx", root / name, flow=flow, data=data_for(name, root),
-                trials=trials, workers=args.workers, progress=None)
+            try:
+                run(FIX / f"{name}.onnx", root / name, flow=flow, data=data_for(name, root),
+                    trials=trials, workers=args.workers, progress=None,
+                    verify_best=args.verify_best, simulator=args.simulator)
+            except VerificationError as e:  # a measured design is not bit-exact: show it
+                print(f"\n{name}: {e}")
             doc = json.loads((root / name / "pareto.json").read_text())
             report(name, doc, time.time() - t)
+            report_measured(doc)
     return 0
 
 

@@ -577,3 +577,37 @@ def test_rank_is_the_choice_rule_then_fidelity():
     order, _, met = rank(pts[2:5], {"fidelity": 1.0}, None)  # none reaches the floor
     assert [p["trial"] for p in order] == [2, 4, 3] and not met
     assert choose_best(pts[2:5], {"fidelity": 1.0}, None)["trial"] == 2
+
+
+def test_verify_best_interrupted_keeps_the_outputs(tmp_path, small_flow, monkeypatch):
+    """Ctrl-C during the measurement: the search's outputs stay, no design is marked
+    measured, and the run reports the interruption (exit 130 in the command)."""
+    from archgen.dse import verify
+
+    def interrupt(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(verify, "check_tools", lambda simulator, synth: None)
+    monkeypatch.setattr(verify, "measure_project", interrupt)
+    out = tmp_path / "d"
+    r = run(MLP, out, flow=small_flow, data=MLP_DATA, trials=2, progress=False, verify_best=1,
+            simulator="icarus")
+    assert r.interrupted and r.complete == 2 and r.measured == {}
+    doc = _check_pareto(out, 2)
+    assert "measured" not in doc["baseline"] and doc["verify"]["k"] == 1
+    assert (out / "verify" / "baseline" / "manifest.json").is_file()
+
+
+@pytest.mark.sim
+def test_verify_best_on_dask(tmp_path, prune_flow):
+    """The measurement on Dask workers, which see the DSE folder on the same filesystem
+    (two threads of one process: the measurements take turns)."""
+    distributed = pytest.importorskip("distributed")
+    _need()
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=False,
+                                  dashboard_address=None) as cluster:
+        r = run(W1A1, tmp_path / "d", flow=prune_flow, data=W1A1_DATA, trials=2,
+                scheduler=cluster.scheduler_address, progress=False, verify_best=1,
+                simulator="icarus", synth=False)
+    assert list(r.measured) == ["baseline", str(r.best["trial"])]
+    _check_measured(json.loads((tmp_path / "d" / "pareto.json").read_text()), 1, synth=False)

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import sys
+import threading
 from pathlib import Path
 
 from ..errors import ArchgenError, ConfigError, ToolNotFoundError, VerificationError
@@ -32,6 +33,9 @@ BASELINE = "baseline"
 FRAMES = 4  # inputs simulated per design (the first ones of the data)
 RESOURCES = ("LUT", "FF", "DSP", "BRAM36", "BRAM18", "CARRY4")
 CYCLES = (("interval", "interval_cycles"), ("latency", "latency_cycles"))
+# a simulation redirects its process's file descriptors and environment variables: one
+# measurement at a time per process (a Dask worker may run several tasks in threads)
+_ONE_AT_A_TIME = threading.Lock()
 
 
 def check_tools(simulator: str, synth: bool) -> None:
@@ -79,7 +83,8 @@ def measure_project(ctx, project_dir: str, simulator: str, frames: int, synth: b
                     jobs: int = 1) -> dict:
     """Simulate and (with ``synth``) synthesize one generated project; what the measured
     block needs: ``{"sim", "synth", "error", "error_class", "bit_exact"}``.  A mismatch or
-    a tool failure is returned, not raised, so that the other candidates still run."""
+    a tool failure is returned, not raised, so that the other candidates still run
+    (``raise_failures`` raises the first after the outputs are written)."""
     from ..estimate.report import report_project
     from ..simulate import open_project, simulate_project
 
@@ -88,7 +93,7 @@ def measure_project(ctx, project_dir: str, simulator: str, frames: int, synth: b
         raise ConfigError(f"{project}: not found where the verification runs (a Dask "
                           "worker needs the DSE folder on a filesystem it shares)")
     out = {"sim": None, "synth": None, "error": None, "error_class": None, "bit_exact": None}
-    with _no_progress_bars():
+    with _ONE_AT_A_TIME, _no_progress_bars():
         opened = open_project(project, "verilog")
         try:
             simulate_project(project, [ctx.x[:frames]], simulator, opened=opened)
@@ -98,6 +103,8 @@ def measure_project(ctx, project_dir: str, simulator: str, frames: int, synth: b
             out["error"], out["error_class"] = _one_line(e), type(e).__name__
         except ArchgenError as e:
             out["error"], out["error_class"] = _one_line(e), type(e).__name__
+        except Exception as e:  # a tool's own failure (cocotb's runner raises RuntimeError)
+            out["error"], out["error_class"] = f"{type(e).__name__}: {_one_line(e)}", "InternalError"
         sim_json = project / "reports" / "sim.json"
         if sim_json.is_file() and out["bit_exact"] is not None:
             import json
