@@ -166,8 +166,13 @@ class Bench:
         h = hashlib.sha256()
         for s in self.sources:
             h.update(Path(s).name.encode() + b"\0" + Path(s).read_bytes() + b"\0")
+        import cocotb
+
+        # a Verilator build links cocotb's libraries by path: another venv (or cocotb)
+        # needs its own build
         h.update(json.dumps([self.toplevel, list(self.parameters), simulator, waves,
-                             _version(simulator, env)]).encode())
+                             _version(simulator, env), str(Path(cocotb.__file__).parent),
+                             cocotb.__version__]).encode())
         return h.hexdigest()[:24]
 
 
