@@ -24,10 +24,18 @@ BLOCKS = {"deform_dcnv2": "verilator", "deform_s2_g2_og2": "icarus",
           "deform_split_dcnv2": "icarus", "deform_bounded": "icarus"}
 
 
+def _cases():
+    """Each block in its default simulator; in the slow tier, in the other one too (every
+    block through Verilator and Icarus)."""
+    for name in sorted(BLOCKS):
+        yield pytest.param(name, BLOCKS[name], id=name)
+        other = "icarus" if BLOCKS[name] == "verilator" else "verilator"
+        yield pytest.param(name, other, id=f"{name}-{other}", marks=pytest.mark.slow)
+
+
 @pytest.mark.sim
-@pytest.mark.parametrize("name", sorted(BLOCKS))
-def test_block_simulates_bit_exact(tmp_path, name):
-    simulator = BLOCKS[name]
+@pytest.mark.parametrize("name,simulator", list(_cases()))
+def test_block_simulates_bit_exact(tmp_path, name, simulator):
     need(simulator)
     # folded for 20k frames/s at 100 MHz: a few thousand cycles per frame
     model = archgen.load(FIX / f"{name}.onnx", target_fps=20_000, clock_mhz=100)
