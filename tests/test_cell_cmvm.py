@@ -3,6 +3,8 @@ its rendered layer module: the CSD term program, bit-exact against golden() unde
 stalls, one vector per cycle and the deterministic latency, lint over the grid and one
 synthesis (the jet-tagging MLP's first layer) against the estimate."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -46,6 +48,43 @@ def layer(rows, cols, xk, wk, zx=0, depth=2, sparse=0.0, lead=(), cse=True, seed
     x = Tensor("x", tuple(lead) + (cols,), spec(xk))
     ((shape, q),) = op.infer([x])
     return op, [x], [Tensor("y", shape, q)]
+
+
+def with_digits(target: int, digits: int) -> int:
+    """An integer near ``target`` (>= 1) with exactly ``digits`` nonzero CSD digits: its
+    top CSD digits, or more digits below its lowest one, else the nearest by search."""
+    d = sorted(cmvm.csd(target), reverse=True)  # (shift, digit), the highest first
+    while len(d) < digits and d[-1][0] >= 2:
+        d.append((d[-1][0] - 2, 1))
+    if len(d) >= digits:
+        return sum(v << e for e, v in d[:digits])
+    for dist in range(1 << 20):
+        for m in (target - dist, target + dist):
+            if m >= 1 and len(cmvm.csd(m)) == digits:
+                return m
+    raise AssertionError((target, digits))
+
+
+def with_stage(op, ins, digits, shift, out, sign=1, offset=0.0, seed=0):
+    """``op`` with an output stage to ``out`` codes ('u6', 'i3'): per row n a multiplier of
+    digits[n % len] CSD digits and sign sign[n % len], scaled so that the row's sums on
+    random inputs span about 1.6x the output range, centered (moved by ``offset`` output
+    ranges): both clamps are reached on random inputs.  B is the centering constant."""
+    q = spec(out)
+    digits, sign = np.atleast_1d(digits), np.atleast_1d(sign)
+    acc = cmvm.golden(op, inputs(ins, 64, seed)[0])[0].reshape(-1, op.weight.shape[0])
+    p5, p95 = np.percentile(acc, 5, axis=0), np.percentile(acc, 95, axis=0)
+    span = q.hi - q.lo + 1
+    mult, bias = [], []
+    for n in range(op.weight.shape[0]):
+        gain = 1.6 * span / max(1.0, p95[n] - p5[n])  # output codes per accumulator unit
+        m = int(sign[n % len(sign)]) * with_digits(max(1, round(gain * 2 ** shift)),
+                                                   int(digits[n % len(digits)]))
+        mid = (q.lo + q.hi) / 2 + offset * span
+        bias.append(round(mid * 2 ** shift - (p5[n] + p95[n]) / 2 * m))
+        mult.append(m)
+    return dataclasses.replace(op, out_mult=tuple(mult), out_bias=tuple(bias), out_shift=shift,
+                               out_spec=q)
 
 
 def inputs(ins, frames, seed, op=None):
@@ -223,3 +262,230 @@ def test_cmvm_synth_jet(tmp_path, cse):
     """The jet-tagging MLP's first layer shape: 16 -> 64, 6-bit weights and inputs."""
     op, ins, outs = layer(64, 16, "i6", "i6", 0, 2, cse=cse)
     _synth(tmp_path, op, ins, outs, f"16->64 i6xi6 {'cse' if cse else 'csd'}")
+
+
+# --- the output stage: requantization folded into the pipeline ----------------------------
+
+# layer (as CASES), stage (CSD digits per row, shift, output codes, M's sign per row,
+# center offset in output ranges): with_stage() picks M and B so both clamps are reached
+RQ_CASES = {
+    "rq-8x5-u8i3-zx-d3": ((8, 5, "u8", "i3", 7, 3, 0.0, ()), ((1, 2, 3), 10, "u6", (1, -1), 0.0)),
+    # all-negative rows (the root's sign folds into M), a zero row; s = 0
+    "rq-negrows-4x3-d1": (CASES["negrows-4x3-d1"], ((2, 1), 0, "i5", (-1, 1), 0.2)),
+    "rq-4x6-i2w-d2": ((4, 6, "i4", "i2", 0, 2, 0.0, ()), ((1,), 0, "u3", (1, -1), 0.0)),
+    # plain CSD, zero rows; 4..6 digits, a large shift, 8-bit codes
+    "rq-csd-sparse-10x12": ((10, 12, "u4", "i8", 3, 2, 0.6, (), False),
+                            ((4, 5, 6), 16, "u8", (1, -1, 1), -0.1)),
+    "rq-binw-9x7-u1-d3": ((9, 7, "u4", "bip", -2, 3, 0.0, ()), ((4, 2), 14, "u1", (-1,), 0.0)),
+    "rq-vec3-7x4-i2": ((7, 4, "i3", "u4", 0, 2, 0.0, (3,)), ((2, 3), 8, "i2", (1,), 0.0)),
+    "rq-bipx-5x6-i8-d1": ((5, 6, "bip", "i5", 0, 1, 0.0, ()), ((6, 1), 18, "i8", (1, -1), 0.3)),
+    "rq-1x1-i1": ((1, 1, "i8", "i2", 0, 2, [[-2]], ()), ((3,), 5, "i1", (-1,), 0.0)),
+    # the jet-tagging MLP's first layer with a realistic stage (the synthesis case)
+    "rq-jet-64x16": ((64, 16, "i6", "i6", 0, 2, 0.0, ()), ((3, 4, 5), 12, "u6", (1, 1, -1), 0.0)),
+}
+RQ_VERILATOR = ("rq-negrows-4x3-d1",)
+
+
+def rq_layer(name, seed=0):
+    """(op, ins, outs) of RQ_CASES[name]: the layer with its output stage."""
+    lay, (digits, shift, out, sign, offset) = RQ_CASES[name]
+    op, ins, _ = layer(*lay, seed=seed)
+    op = with_stage(op, ins, digits, shift, out, sign, offset, seed)
+    ((shape, q),) = op.infer(ins)
+    return op, ins, [Tensor("y", shape, q)]
+
+
+def unclamped(op, x):
+    """(acc * M + B) >> s before the clamp."""
+    acc = mvu.golden(op, x)[0]
+    return (acc * np.array(op.out_mult) + np.array(op.out_bias)) >> op.out_shift
+
+
+def _wrap(v, bits):
+    """v (int64 array) as a ``bits``-bit two's complement number."""
+    v = v & ((1 << bits) - 1)
+    return v - ((v >> (bits - 1)) << bits)
+
+
+def stage_model(ctx, n, r):
+    """Row n's output on tree roots r, computed from the packed fields as hw/rtl/cmvm.v's
+    stage does: every node at its NODE_BITS (modulo), the shift's wires, the clamp at
+    RQ_CB bits with the compares RQ_CLO/RQ_CHI enable."""
+    t, rw, nodes = ctx["rq_slots"], ctx["rq_width"], ctx["rq_nodes"]
+    assert rw < 60
+    level = []
+    for i in range(t):
+        s = n * t + i
+        if not ctx["rq_used"][s]:
+            level.append(np.zeros_like(r))
+        elif ctx["rq_const"][s]:
+            level.append(np.full_like(r, ctx["rq_c"][n]))
+        else:
+            level.append(_wrap(r << ctx["rq_shift"][s], rw))
+    negs, pos = ctx["rq_neg"][n * t:(n + 1) * t], t
+    for lvl in range(1, ctx["rq_tree"] + 1):
+        nxt = []
+        for i in range(0, len(level), 2):
+            if i + 1 < len(level):
+                nw = ctx["rq_node_bits"][n * nodes + pos + i // 2] or rw
+                same = negs[i << (lvl - 1)] == negs[(i + 1) << (lvl - 1)]
+                nxt.append(_wrap(level[i] + level[i + 1] if same else level[i] - level[i + 1],
+                                 min(nw, rw)))
+            else:
+                nxt.append(level[i])
+        pos += len(nxt)
+        level = nxt
+    cb = ctx["rq_cb"][n]
+    z = _wrap(level[0] >> ctx["rq_s"][n], cb)
+    u = -z - 1 if ctx["rq_flip"][n] else z
+    lo, hi = ctx["out_lo"], ctx["out_hi"]
+    y = np.where(ctx["rq_clo"][n] & (u < lo), lo, np.where(ctx["rq_chi"][n] & (u > hi), hi, u))
+    ob = ctx["out_bits"]
+    return _wrap(y, ob) if ctx["out_signed"] else y & ((1 << ob) - 1)
+
+
+def check_stage_fields(op, ins, outs, points=1 << 14):
+    """The packed stage fields give golden()'s output on every reachable accumulator of
+    every row (all of them, or ``points`` spread over the range with both ends)."""
+    ctx = cmvm.context(op, ins, outs)
+    for n, (lo, hi) in enumerate(cmvm.row_ranges(op.weight, ctx["xs_lo"], ctx["xs_hi"])):
+        acc = np.unique(np.linspace(lo, hi, min(points, hi - lo + 1)).round().astype(np.int64))
+        r = -acc if ctx["neg_root"][n] else acc
+        assert cmvm.signed_bits(r.min(), r.max()) <= ctx["acc_bits"]
+        one = dataclasses.replace(op, weight=op.weight[n:n + 1], out_mult=op.out_mult[n:n + 1],
+                                  out_bias=op.out_bias[n:n + 1])
+        want = cmvm.requantize(one, acc[:, None])[:, 0]
+        got = stage_model(ctx, n, r)
+        assert np.array_equal(got, want), (n, acc[got != want][:5], got[got != want][:5],
+                                           want[got != want][:5])
+    return ctx
+
+
+@pytest.mark.parametrize("name", list(RQ_CASES))
+def test_stage_fields_equal_golden(name):
+    check_stage_fields(*rq_layer(name))
+
+
+def test_stage_fields_random():
+    """Random layers and stages (any M, B, s, output bits and signedness, input zero
+    point): the stage model equals golden() over each row's whole accumulator range."""
+    rng = np.random.default_rng(11)
+    kinds = ["i2", "i4", "u4", "i6", "bip", "u3"]
+    for case in range(60):
+        rows, cols = int(rng.integers(1, 6)), int(rng.integers(1, 7))
+        xk, wk = kinds[rng.integers(len(kinds))], kinds[rng.integers(len(kinds))]
+        zx = 0 if xk == "bip" else int(rng.integers(-3, 4))
+        op, ins, _ = layer(rows, cols, xk, wk, zx, int(rng.integers(1, 4)),
+                           0.3 * (case % 3 == 0), cse=bool(case % 2), seed=case)
+        out = f"{'iu'[case % 2]}{rng.integers(1, 9)}"
+        s = int(rng.integers(0, 20))
+        mult = tuple(int(v) * int(rng.choice([-1, 1])) for v in rng.integers(1, 1 << 12, rows))
+        bias = tuple(int(v) for v in rng.integers(-(1 << 20), 1 << 20, rows))
+        op = dataclasses.replace(op, out_mult=mult, out_bias=bias, out_shift=s, out_spec=spec(out))
+        ((shape, q),) = op.infer(ins)
+        check_stage_fields(op, ins, [Tensor("y", shape, q)])
+
+
+def test_stage_coverage():
+    """The simulated grid covers what the stage must handle: M of both signs and 1..6
+    digits, B of both signs, s = 0 and large, signed and unsigned codes of 1..8 bits,
+    depth 1..3, with and without CSE, an input zero point, both clamps reached."""
+    seen = {k: set() for k in ("msign", "digits", "bsign", "s", "out", "bits", "depth", "cse",
+                               "zx")}
+    for name in RQ_CASES:
+        op, ins, outs = rq_layer(name)
+        seen["msign"] |= {int(np.sign(m)) for m in op.out_mult}
+        seen["digits"] |= {len(cmvm.csd(m)) for m in op.out_mult}
+        seen["bsign"] |= {int(np.sign(b)) for b in op.out_bias}
+        seen["s"].add(op.out_shift)
+        seen["out"].add(op.out_spec.signed)
+        seen["bits"].add(op.out_spec.bits)
+        seen["depth"].add(op.depth)
+        seen["cse"].add(op.cse)
+        seen["zx"].add(op.in_zero_point != 0)
+        v = unclamped(op, inputs(ins, 5, 0, op)[0])
+        assert (v < op.out_spec.lo).any() and (v > op.out_spec.hi).any(), name
+    assert seen["msign"] >= {-1, 1} and seen["digits"] >= set(range(1, 7))
+    assert seen["bsign"] >= {-1, 1} and 0 in seen["s"] and max(seen["s"]) >= 12
+    assert seen["out"] == {False, True} and {1, 8} <= seen["bits"]
+    assert seen["depth"] >= {1, 2, 3} and seen["cse"] == {False, True} and True in seen["zx"]
+
+
+def test_stage_derive():
+    """A hand-checked stage: row 0 M = 5 = 4 + 1 (2 digits) and B = 1; row 1 has no
+    terms (a constant, no slot: B >> 2 = 0); row 2 is all negative (its root is -acc, so
+    M' = 6 = 2 * 3: the factor 2 leaves s, 3 = 4 - 1), B = -7 >> 1 = -4."""
+    w = np.array([[3, 0, -1, 7], [0, 0, 0, 0], [-2, -4, 0, 0]])
+    op = cmvm.Params(w, 0, spec("i4"), cse=False, out_mult=(5, -3, -6), out_bias=(1, 2, -7),
+                     out_shift=2, out_spec=spec("u4"))
+    x = Tensor("x", (4,), spec("i4"))
+    ((shape, q),) = op.infer([x])
+    assert shape == (3,) and q == spec("u4")
+    outs = [Tensor("y", shape, q)]
+    d = cmvm.derive(op, [x], outs)
+    assert d["requant"] == 1 and d["neg_root"] == [0, 0, 1]
+    assert d["rq_digits"] == [2, 0, 2] and d["rq_adders"] == 2 + 0 + 2
+    assert d["rq_slots"] == 3 and d["rq_tree"] == 2 and d["rq_levels"] == 3
+    assert d["levels"] == 3 + 3 and d["stages"] == d["pipeline_cycles"] == 1 + 3
+    assert d["out_width"] == 3 * 4 and d["out_lanes"] == [3]
+    ctx = check_stage_fields(op, [x], outs)
+    assert ctx["rq_s"] == [2, 0, 1] and ctx["rq_c"] == [1, 0, -4] and ctx["rq_flip"] == [0, 0, 0]
+    assert ctx["rq_used"] == [1, 1, 1, 0, 0, 0, 1, 1, 1]
+    assert ctx["rq_neg"] == [0, 0, 0, 0, 0, 0, 0, 1, 0]
+
+
+def test_stage_params_checked():
+    w = np.ones((2, 3), dtype=np.int64)
+    with pytest.raises(InternalError, match="every one of the 2 rows"):
+        cmvm.Params(w, 0, spec("i4"), out_mult=(1,), out_spec=spec("u4"))
+    with pytest.raises(InternalError, match="M != 0"):
+        cmvm.Params(w, 0, spec("i4"), out_mult=(1, 0), out_spec=spec("u4"))
+    with pytest.raises(InternalError, match="bipolar"):
+        cmvm.Params(w, 0, spec("i4"), out_mult=(1, 1), out_spec=spec("bip"))
+    with pytest.raises(InternalError, match="need out_spec"):
+        cmvm.Params(w, 0, spec("i4"), out_mult=(1, 1))
+    with pytest.raises(InternalError, match="out_shift"):
+        cmvm.Params(w, 0, spec("i4"), out_mult=(1, 1), out_shift=-1, out_spec=spec("u4"))
+
+
+def _check_rq(tmp_path, simulator, name, seed=0):
+    op, ins, outs = rq_layer(name, seed)
+    xs = inputs(ins, 5, seed, op)
+    res = run_unit(tmp_path, simulator, op, ins, outs, xs, frames=5, stall=0.3, seed=seed + 1)
+    d = cmvm.derive(op, ins, outs)
+    assert res["interval_cycles"] == d["cycles"] == d["vectors"]
+    assert res["latency_cycles"] == d["cycles"] + d["pipeline_cycles"]
+    levels = int(bool(d["pairs"])) + d["tree_levels"] + d["rq_tree"] + 1
+    assert d["levels"] == levels and d["pipeline_cycles"] == 1 + -(-levels // d["depth"])
+    return res
+
+
+RQ_SLOW = ("rq-jet-64x16",)  # ~11 s of Icarus
+
+
+@pytest.mark.parametrize("name", [pytest.param(n, marks=pytest.mark.slow) if n in RQ_SLOW else n
+                                  for n in RQ_CASES if n not in RQ_VERILATOR])
+def test_cmvm_requant_icarus(tmp_path, name):
+    _check_rq(tmp_path, "icarus", name)
+
+
+@pytest.mark.parametrize("name", RQ_VERILATOR)
+def test_cmvm_requant_verilator(tmp_path, name):
+    _check_rq(tmp_path, "verilator", name, seed=2)
+
+
+def test_cmvm_requant_lint(tmp_path):
+    for i, name in enumerate(n for n in RQ_CASES if n not in RQ_SLOW):
+        op, ins, outs = rq_layer(name)
+        for fname, text in verilog.layer_files(f"r{i}", op, ins, outs).items():
+            (tmp_path / fname).write_text(text)
+        lint((tmp_path / f"r{i}.v",) + rtl(*cmvm.CELLS), f"r{i}", cwd=tmp_path)
+
+
+@pytest.mark.synth
+@pytest.mark.slow
+def test_cmvm_requant_synth_jet(tmp_path):
+    """The jet-tagging MLP's first layer (16 -> 64, 6-bit) with a realistic output stage
+    (M of 3..5 CSD digits, s = 12, 6-bit unsigned codes): no DSP, the estimate near yosys."""
+    op, ins, outs = rq_layer("rq-jet-64x16")
+    _synth(tmp_path, op, ins, outs, "16->64 i6xi6 cse + stage u6")

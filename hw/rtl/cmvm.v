@@ -24,6 +24,20 @@
 // inside the tree).  When a row's slot 0 is negative (ROOT_NEG[n], every term of the row
 // negative) one more level negates the root.  A register follows every level l that is a
 // multiple of DEPTH below the last; the output register follows the last level.
+//
+// The output stage (REQUANT = 1, requantization folded into the pipeline; no negation
+// level: the root r of row n's tree, its sum or the negated sum when ROOT_NEG[n], feeds
+// it directly).  Per row, a second tree over RQ_T slots (RQ_TREE = clog2(RQ_T) levels,
+// the same sign rule; slot 0 is positive): slot t is (r << RQ_SHIFT[n,t]) (sign-extended
+// to RW bits, subtracted when RQ_NEG[n,t]: the canonical signed digits of the row's
+// multiplier) or, when RQ_CONST[n,t], the constant RQ_C[n]; then z = v >>> RQ_S[n] (the
+// bits RQ_S[n] .. RQ_S[n] + RQ_CB[n] - 1 of the root v: wires), u = RQ_FLIP[n] ? ~z : z,
+// and the clamp (one level): y = u < OUT_LO ? OUT_LO : u > OUT_HI ? OUT_HI : u, signed at
+// RQ_CB[n] bits (a compare only where RQ_CLO[n] / RQ_CHI[n] says the bound is reached),
+// OUT_BITS bits per row into the output register.  archgen.units.cmvm.stage() derives the
+// fields so that y = clip((acc * M + B) >> s, lo, hi) exactly.  LEVELS = PL + TREE +
+// RQ_TREE + 1.
+//
 // Latency: 1 + max(1, ceil(LEVELS / DEPTH)) registers.  All registers advance on one
 // enable, !m_axis_tvalid || m_axis_tready (the pipeline stalls as a whole); s_axis_tready
 // is that enable (combinational from m_axis_tready).
@@ -62,14 +76,41 @@ module cmvm #(
     // the signed bits of node j of row n's tree at field n*NODES + j: an adder computes its
     // node at these bits (the range of the value it holds), sign-extended to ACC_BITS;
     // 0: ACC_BITS
-    parameter [ROWS*NODES*NB_BITS-1:0] NODE_BITS = 0
+    parameter [ROWS*NODES*NB_BITS-1:0] NODE_BITS = 0,
+    // the output stage (see above); with REQUANT = 0 the RQ_* fields are ignored
+    parameter integer REQUANT = 0,     // 1: the output stage, 0: the accumulators out
+    parameter integer OUT_BITS = 8,    // output element bits with REQUANT, >= 1
+    parameter integer RW = 16,         // bits of the stage's wires, >= ACC_BITS
+    parameter integer RQ_T = 1,        // slots per row of the stage's tree, >= 1
+    parameter integer RQ_SH_BITS = 1,  // bits of an RQ_SHIFT field, >= 1
+    parameter [ROWS*RQ_T*RQ_SH_BITS-1:0] RQ_SHIFT = 0,  // the left shift of each digit slot
+    parameter [ROWS*RQ_T-1:0] RQ_NEG = 0,    // 1: the slot is subtracted (0 when unused)
+    parameter [ROWS*RQ_T-1:0] RQ_USED = 0,   // 1: the slot holds a digit or the constant
+    parameter [ROWS*RQ_T-1:0] RQ_CONST = 0,  // 1: the slot is the row's constant RQ_C
+    parameter [ROWS*RW-1:0] RQ_C = 0,        // each row's constant (RW bits, signed)
+    parameter integer RQ_S_BITS = 1,   // bits of an RQ_S field, >= 1
+    parameter [ROWS*RQ_S_BITS-1:0] RQ_S = 0, // each row's right shift
+    parameter [ROWS-1:0] RQ_FLIP = 0,  // 1: the row's result is ~z (a negated multiplier)
+    parameter [ROWS-1:0] RQ_CLO = 0,   // 1: u can be below OUT_LO (the compare exists)
+    parameter [ROWS-1:0] RQ_CHI = 0,   // 1: u can be above OUT_HI
+    parameter integer RQ_NB_BITS = 5,  // bits of an RQ_CB or RQ_NODE_BITS field, 1..31
+    // the clamp's signed compare bits per row: hold u, OUT_LO and OUT_HI; >= OUT_BITS,
+    // RQ_S[n] + RQ_CB[n] <= RW, <= RQ_CB_MAX
+    parameter [ROWS*RQ_NB_BITS-1:0] RQ_CB = 0,
+    parameter integer RQ_CB_MAX = 1,   // bits of OUT_LO and OUT_HI, >= 1
+    parameter [RQ_CB_MAX-1:0] OUT_LO = 0,  // the smallest output code (signed)
+    parameter [RQ_CB_MAX-1:0] OUT_HI = 0,  // the largest output code (signed)
+    parameter integer RQ_NODES = 1,    // nodes of a row's stage tree, all levels (checked)
+    // the signed bits of node j of row n's stage tree at field n*RQ_NODES + j (as
+    // NODE_BITS, sign-extended to RW; 0: RW)
+    parameter [ROWS*RQ_NODES*RQ_NB_BITS-1:0] RQ_NODE_BITS = 0
 ) (
     input  wire                       aclk,
     input  wire                       aresetn,
     input  wire [COLS*IN_BITS-1:0]    s_axis_tdata,
     input  wire                       s_axis_tvalid,
     output wire                       s_axis_tready,
-    output wire [ROWS*ACC_BITS-1:0]   m_axis_tdata,
+    output wire [ROWS*(REQUANT != 0 ? OUT_BITS : ACC_BITS)-1:0] m_axis_tdata,
     output wire                       m_axis_tvalid,
     input  wire                       m_axis_tready,
     output wire                       m_axis_tlast
@@ -86,7 +127,11 @@ module cmvm #(
 
     localparam integer PL = PAIRS > 0 ? 1 : 0;  // the pair level (level 1) exists
     localparam integer TREE = clog2(T_MAX);     // adder tree levels (PL + 1 .. PL + TREE)
-    localparam integer LEVELS = PL + TREE + (|ROOT_NEG ? 1 : 0);  // with the root negation
+    localparam integer RQ = REQUANT != 0 ? 1 : 0;
+    localparam integer OW = RQ != 0 ? OUT_BITS : ACC_BITS;  // output element bits
+    localparam integer ACC_LV = TREE + (RQ == 0 && |ROOT_NEG ? 1 : 0);  // + root negation
+    localparam integer RQ_TREE = clog2(RQ_T);   // the stage's adder levels
+    localparam integer LEVELS = PL + ACC_LV + (RQ != 0 ? RQ_TREE + 1 : 0);
     localparam integer NSRC = COLS + PAIRS;
     // registers: input, one after every DEPTH-th level below the last, output
     localparam integer MID = LEVELS > 0 ? (LEVELS - 1) / DEPTH : 0;
@@ -113,7 +158,43 @@ module cmvm #(
         end
     endfunction
 
-    localparam integer NODES_C = offset(LEVELS - PL + 1);
+    localparam integer NODES_C = offset(ACC_LV + 1);
+
+    function integer rq_count;  // nodes at stage tree level l
+        input integer l;
+        integer j, c;
+        begin
+            c = RQ_T;
+            for (j = 1; j <= l; j = j + 1) c = (c + 1) / 2;
+            rq_count = c;
+        end
+    endfunction
+
+    function integer rq_offset;  // first node of stage level l in a row's node vector
+        input integer l;
+        integer j, s;
+        begin
+            s = 0;
+            for (j = 0; j < l; j = j + 1) s = s + rq_count(j);
+            rq_offset = s;
+        end
+    endfunction
+
+    localparam integer RQ_NODES_C = rq_offset(RQ_TREE + 1);
+    localparam integer RLW = ACC_BITS + RW;  // a stage digit before its truncation to RW
+
+    function [RW-1:0] rq_term;  // (r << sh) mod 2^RW, r sign-extended
+        input [ACC_BITS-1:0] r;
+        input [RQ_SH_BITS-1:0] sh;
+        // the bits above RW are multiples of 2^RW the modulo drops
+        /* verilator lint_off UNUSEDSIGNAL */
+        reg [RLW-1:0] w;
+        /* verilator lint_on UNUSEDSIGNAL */
+        begin
+            w = {{RW{r[ACC_BITS-1]}}, r} << sh;
+            rq_term = w[RW-1:0];
+        end
+    endfunction
 
     function [ACC_BITS-1:0] term;  // (x << sh) mod 2^ACC_BITS, x sign-extended
         input [SRC_BITS-1:0] x;
@@ -174,6 +255,30 @@ module cmvm #(
         for (r = 0; r < ROWS; r = r + 1)
             if (ROOT_NEG[r] != TERM_NEG[r*T_MAX])
                 $error("cmvm %m: ROOT_NEG[%0d] must be TERM_NEG of the row's slot 0", r);
+        if (RQ != 0) begin
+            if (OUT_BITS < 1) $error("cmvm %m: OUT_BITS=%0d must be >= 1", OUT_BITS);
+            if (RW < ACC_BITS) $error("cmvm %m: RW=%0d must be >= ACC_BITS=%0d", RW, ACC_BITS);
+            if (RQ_T < 1) $error("cmvm %m: RQ_T=%0d must be >= 1", RQ_T);
+            if (RQ_SH_BITS < 1 || RQ_S_BITS < 1 || RQ_CB_MAX < 1)
+                $error("cmvm %m: RQ_SH_BITS, RQ_S_BITS and RQ_CB_MAX must be >= 1");
+            if (RQ_NB_BITS < 1 || RQ_NB_BITS > 31)
+                $error("cmvm %m: RQ_NB_BITS=%0d must be in 1..31", RQ_NB_BITS);
+            if (RQ_NODES != RQ_NODES_C)
+                $error("cmvm %m: RQ_NODES=%0d must be %0d", RQ_NODES, RQ_NODES_C);
+            for (r = 0; r < ROWS * RQ_T; r = r + 1)
+                if ((RQ_NEG[r] || RQ_CONST[r]) && !RQ_USED[r])
+                    $error("cmvm %m: stage slot %0d is negative or constant but unused", r);
+            for (r = 0; r < ROWS; r = r + 1) begin
+                if (RQ_NEG[r*RQ_T])
+                    $error("cmvm %m: stage slot 0 of row %0d must be positive", r);
+                if ({{(32-RQ_NB_BITS){1'b0}}, RQ_CB[r*RQ_NB_BITS +: RQ_NB_BITS]} < OUT_BITS
+                        || {{(32-RQ_NB_BITS){1'b0}}, RQ_CB[r*RQ_NB_BITS +: RQ_NB_BITS]} > RQ_CB_MAX
+                        || {{(32-RQ_S_BITS){1'b0}}, RQ_S[r*RQ_S_BITS +: RQ_S_BITS]}
+                           + {{(32-RQ_NB_BITS){1'b0}}, RQ_CB[r*RQ_NB_BITS +: RQ_NB_BITS]} > RW)
+                    $error("cmvm %m: RQ_CB of row %0d must be in OUT_BITS..RQ_CB_MAX, RQ_S + RQ_CB <= RW",
+                           r);
+            end
+        end
     end
 
     reg  [STAGES-1:0] vld, lst;  // valid and tlast alongside the registers
@@ -289,7 +394,7 @@ module cmvm #(
                     assign node[i*ACC_BITS +: ACC_BITS] = {ACC_BITS{1'b0}};
                 end
             end
-            for (l = 1; l <= LEVELS - PL; l = l + 1) begin : g_lvl
+            for (l = 1; l <= ACC_LV; l = l + 1) begin : g_lvl
                 for (i = 0; i < count(l); i = i + 1) begin : g_node
                     localparam integer A = (offset(l - 1) + 2 * i) * ACC_BITS;  // child a
                     localparam integer O = (offset(l) + i) * ACC_BITS;  // this node
@@ -329,10 +434,83 @@ module cmvm #(
                     end
                 end
             end
-            localparam integer ROOT = offset(LEVELS - PL) * ACC_BITS;
-            reg [ACC_BITS-1:0] out_q;
-            always @(posedge aclk) if (en) out_q <= node[ROOT +: ACC_BITS];
-            assign m_axis_tdata[n*ACC_BITS +: ACC_BITS] = out_q;
+            localparam integer ROOT = offset(ACC_LV) * ACC_BITS;
+            if (RQ == 0) begin : g_acc  // the accumulators out
+                reg [ACC_BITS-1:0] out_q;
+                always @(posedge aclk) if (en) out_q <= node[ROOT +: ACC_BITS];
+                assign m_axis_tdata[n*OW +: OW] = out_q;
+            end else begin : g_rq  // the output stage: its tree, the shift and the clamp
+                // unread in a row whose sum is always 0 (no digit slot: a constant output)
+                /* verilator lint_off UNUSEDSIGNAL */
+                wire [ACC_BITS-1:0] root = node[ROOT +: ACC_BITS];
+                /* verilator lint_on UNUSEDSIGNAL */
+                // stage level l node i at (rq_offset(l) + i)*RW (split_var: as node)
+                wire [RQ_NODES_C*RW-1:0] rnode /* verilator split_var */;
+                for (i = 0; i < RQ_T; i = i + 1) begin : g_leaf
+                    localparam integer S = n * RQ_T + i;
+                    if (RQ_USED[S] && RQ_CONST[S]) begin : g_const
+                        assign rnode[i*RW +: RW] = RQ_C[n*RW +: RW];
+                    end else if (RQ_USED[S]) begin : g_digit
+                        assign rnode[i*RW +: RW] = rq_term(root, RQ_SHIFT[S*RQ_SH_BITS +: RQ_SH_BITS]);
+                    end else begin : g_zero
+                        assign rnode[i*RW +: RW] = {RW{1'b0}};
+                    end
+                end
+                for (l = 1; l <= RQ_TREE; l = l + 1) begin : g_lvl
+                    for (i = 0; i < rq_count(l); i = i + 1) begin : g_node
+                        localparam integer A = (rq_offset(l - 1) + 2 * i) * RW;  // child a
+                        localparam integer O = (rq_offset(l) + i) * RW;  // this node
+                        /* verilator lint_off UNUSEDSIGNAL */  // a narrow adder: as above
+                        wire [RW-1:0] a = rnode[A +: RW];
+                        /* verilator lint_on UNUSEDSIGNAL */
+                        wire [RW-1:0] c;
+                        if (2 * i + 1 < rq_count(l - 1)) begin : g_add
+                            /* verilator lint_off UNUSEDSIGNAL */  // as a
+                            wire [RW-1:0] b = rnode[A + RW +: RW];
+                            /* verilator lint_on UNUSEDSIGNAL */
+                            localparam integer SA = n * RQ_T + (2 * i << (l - 1));
+                            localparam integer SB = n * RQ_T + ((2 * i + 1) << (l - 1));
+                            localparam integer NBF = {{(32-RQ_NB_BITS){1'b0}},
+                                RQ_NODE_BITS[(n*RQ_NODES + rq_offset(l) + i)*RQ_NB_BITS +: RQ_NB_BITS]};
+                            localparam integer NW = NBF < 1 || NBF > RW ? RW : NBF;
+                            if (NW == RW) begin : g_full
+                                assign c = RQ_NEG[SA] == RQ_NEG[SB] ? a + b : a - b;
+                            end else begin : g_narrow
+                                wire [NW-1:0] s = RQ_NEG[SA] == RQ_NEG[SB] ? a[NW-1:0] + b[NW-1:0]
+                                                                          : a[NW-1:0] - b[NW-1:0];
+                                assign c = {{(RW-NW){s[NW-1]}}, s};
+                            end
+                        end else begin : g_pass
+                            assign c = a;
+                        end
+                        if ((PL + TREE + l) % DEPTH == 0 && PL + TREE + l < LEVELS) begin : g_reg
+                            reg [RW-1:0] q;
+                            always @(posedge aclk) if (en) q <= c;
+                            assign rnode[O +: RW] = q;
+                        end else begin : g_wire
+                            assign rnode[O +: RW] = c;
+                        end
+                    end
+                end
+                // the clamp (level LEVELS) on u = +-(v >>> SH) at CB bits
+                localparam integer SH = {{(32-RQ_S_BITS){1'b0}}, RQ_S[n*RQ_S_BITS +: RQ_S_BITS]};
+                localparam integer CB = {{(32-RQ_NB_BITS){1'b0}}, RQ_CB[n*RQ_NB_BITS +: RQ_NB_BITS]};
+                // the bits below SH are shifted out, those above SH + CB copies of the sign
+                /* verilator lint_off UNUSEDSIGNAL */
+                localparam integer V = rq_offset(RQ_TREE) * RW;  // the stage's root
+                wire [RW-1:0] v = rnode[V +: RW];
+                /* verilator lint_on UNUSEDSIGNAL */
+                wire [CB-1:0] z = v[SH +: CB];
+                wire [CB-1:0] u = RQ_FLIP[n] ? ~z : z;
+                wire [CB-1:0] lo = OUT_LO[CB-1:0];
+                wire [CB-1:0] hi = OUT_HI[CB-1:0];
+                wire below = RQ_CLO[n] && $signed(u) < $signed(lo);
+                wire above = RQ_CHI[n] && $signed(u) > $signed(hi);
+                reg [OUT_BITS-1:0] out_q;
+                always @(posedge aclk)
+                    if (en) out_q <= below ? lo[OUT_BITS-1:0] : above ? hi[OUT_BITS-1:0] : u[OUT_BITS-1:0];
+                assign m_axis_tdata[n*OW +: OW] = out_q;
+            end
         end
     endgenerate
 endmodule

@@ -50,10 +50,34 @@ class Params(Op):
     scale: tuple = (1.0,)  # real scale of the accumulator, per output or shared
     depth: int = 2  # adder levels between pipeline registers (the logic-depth budget), >= 1
     cse: bool = True  # share pairs of terms between outputs (else plain CSD)
+    # the optional output stage (requantization folded into the pipeline, see requantize())
+    out_mult: tuple | None = None  # per output row n: integer M[n] != 0 (may be negative)
+    out_bias: tuple | None = None  # per output row n: integer B[n] (None: zeros)
+    out_shift: int = 0  # s >= 0 (a floor shift)
+    out_spec: QuantSpec | None = None  # the output codes (signed or unsigned, not bipolar)
 
     def __post_init__(self):
         object.__setattr__(self, "weight", const(self.weight, np.int64))
         object.__setattr__(self, "scale", tuple(float(v) for v in self.scale))
+        n = self.weight.shape[0]
+        if self.out_spec is None:
+            if self.out_mult is not None or self.out_bias is not None or self.out_shift:
+                raise InternalError("cmvm: out_mult/out_bias/out_shift need out_spec")
+            return
+        mult = tuple(int(v) for v in np.asarray(self.out_mult, dtype=object).reshape(-1)) \
+            if self.out_mult is not None else ()
+        bias = (tuple(int(v) for v in np.asarray(self.out_bias, dtype=object).reshape(-1))
+                if self.out_bias is not None else (0,) * n)
+        object.__setattr__(self, "out_mult", mult)
+        object.__setattr__(self, "out_bias", bias)
+        object.__setattr__(self, "out_shift", int(self.out_shift))
+        if len(mult) != n or len(bias) != n or 0 in mult:
+            raise InternalError(f"cmvm: out_mult ({len(mult)} values) and out_bias "
+                                f"({len(bias)}) must give every one of the {n} rows, M != 0")
+        if self.out_shift < 0:
+            raise InternalError(f"cmvm: out_shift={self.out_shift} must be >= 0")
+        if self.out_spec.bipolar:
+            raise InternalError(f"cmvm: bipolar output {self.out_spec} is not supported")
 
     @classmethod
     def kind(cls):
@@ -61,17 +85,35 @@ class Params(Op):
 
     def summary(self):
         n, k = self.weight.shape
-        return f"cmvm[{k}->{n} w:{self.weight_spec.bits}b depth{self.depth}]"
+        rq = "" if self.out_spec is None else f" >>{self.out_shift} -> {self.out_spec}"
+        return f"cmvm[{k}->{n} w:{self.weight_spec.bits}b depth{self.depth}{rq}]"
 
     def acc_range(self, x: QuantSpec) -> tuple[int, int]:
         return mvu.Params.acc_range(self, x)
 
     def infer(self, ins):
-        return mvu.Params.infer(self, ins)
+        ((shape, q),) = mvu.Params.infer(self, ins)
+        return [(shape, q if self.out_spec is None else self.out_spec)]
 
 
 def golden(p: Params, x: np.ndarray) -> list:
-    return mvu.golden(p, x)
+    acc = mvu.golden(p, x)[0]
+    return [acc if p.out_spec is None else requantize(p, acc)]
+
+
+def requantize(p: Params, acc: np.ndarray) -> np.ndarray:
+    """The output stage on accumulators acc (..., N): clip((acc * M + B) >> s, lo, hi),
+    exact integers, a floor shift (Python integers when int64 could overflow)."""
+    m, b = np.array(p.out_mult, dtype=object), np.array(p.out_bias, dtype=object)
+    big = (int(np.abs(acc).max(initial=0)) * max(abs(v) for v in p.out_mult)
+           + max(abs(v) for v in p.out_bias))
+    if big < 1 << 62:
+        m, b = m.astype(np.int64), b.astype(np.int64)
+        v = (acc * m + b) >> p.out_shift
+    else:
+        v = (acc.astype(object) * m + b) >> p.out_shift
+    v = np.minimum(np.maximum(v, p.out_spec.lo), p.out_spec.hi)
+    return np.asarray(v, dtype=np.int64)
 
 
 def csd(v: int) -> list:
@@ -195,12 +237,17 @@ def _levels(t_max: int) -> int:
 
 
 def derive(p: Params, ins, outs) -> dict:
+    return _derive(p, ins, outs)[0]
+
+
+def _derive(p: Params, ins, outs) -> tuple:
+    """(derive()'s dict, the output stage's rows (stage()) or [])."""
     x, y = ins[0], outs[0]
     n, k = p.weight.shape
     if p.depth < 1:
         raise InternalError(f"{p.summary()}: depth={p.depth} must be >= 1")
     q = x.quant
-    acc_bits = mvu.acc_width(*p.acc_range(q), y.quant)
+    rq = p.out_spec is not None
     if q.bipolar:
         xlo, xhi = -1, 1
     else:
@@ -213,10 +260,23 @@ def derive(p: Params, ins, outs) -> dict:
     t_max = max(1, *terms) if terms else 1
     neg_root = [int(bool(t) and t[0][2] == 1) for t in rows]
     tree = _levels(t_max)
-    levels = int(bool(pairs)) + tree + int(any(neg_root))
+    if rq:  # the root's value (the row's sum, negated when neg_root) in signed bits
+        roots = [(-h, -lo) if ng else (lo, h)
+                 for (lo, h), ng in zip(row_ranges(p.weight, xlo, xhi), neg_root)]
+        acc_bits = max(signed_bits(lo, h) for lo, h in roots)
+        st, st_rows = stage(p, roots, neg_root)
+        if y.quant != p.out_spec:
+            raise InternalError(f"{p.summary()}: output {y} is not out_spec {p.out_spec}")
+        levels = int(bool(pairs)) + tree + st["rq_levels"]
+    else:
+        acc_bits = mvu.acc_width(*p.acc_range(q), y.quant)
+        st, st_rows = {"requant": 0}, []
+        levels = int(bool(pairs)) + tree + int(any(neg_root))
     stages = 1 + max(1, math.ceil(levels / p.depth))  # input register + tree/output registers
     vectors = int(np.prod(x.shape[:-1], dtype=np.int64))
-    adders = len(pairs) + sum(max(0, t - 1) for t in terms) + sum(neg_root)
+    adders = len(pairs) + sum(max(0, t - 1) for t in terms) + (
+        st["rq_adders"] if rq else sum(neg_root))
+    out_bits = st["out_bits"] if rq else acc_bits
     plain = csd_program(p.weight)
     adders_csd = (sum(max(0, len(t) - 1) for t in plain)
                   + sum(int(bool(t) and t[0][2] == 1) for t in plain))
@@ -225,15 +285,94 @@ def derive(p: Params, ins, outs) -> dict:
             "zero_point": 0 if q.bipolar else p.in_zero_point, "xs_bits": xs_bits,
             "xs_lo": xlo, "xs_hi": xhi,
             "pairs": len(pairs), "src_bits": src_bits,
-            "acc_bits": acc_bits, "acc_signed": y.quant.signed,
-            "in_lanes": [k], "out_lanes": [n], "in_width": k * q.bits, "out_width": n * acc_bits,
+            "acc_bits": acc_bits, "acc_signed": True if rq else y.quant.signed,
+            "in_lanes": [k], "out_lanes": [n], "in_width": k * q.bits, "out_width": n * out_bits,
             "terms": terms, "t_max": t_max, "neg_root": neg_root,
             "shift_max": max([e for t in rows for _, e, _ in t] + [pair_shift]),
             "tree_levels": tree, "levels": levels, "stages": stages,
             "adders": adders, "adders_csd": adders_csd,
             "cycles_per_vector": 1, "cycles": vectors,
             # first input beat to last output beat of a frame: cycles + pipeline_cycles
-            "pipeline_cycles": stages}
+            "pipeline_cycles": stages, **st}, st_rows
+
+
+def signed_bits(lo: int, hi: int) -> int:
+    """Signed bits holding every integer of [lo, hi] (at least 1)."""
+    return bits_for_range(min(int(lo), -1), max(int(hi), 0))[0]
+
+
+def row_ranges(w: np.ndarray, xlo: int, xhi: int) -> list:
+    """The exact (lo, hi) of every row's sum_k xs[k] * w[n, k] over xs[k] in [xlo, xhi]."""
+    lo = np.minimum(w * xlo, w * xhi).sum(axis=1)
+    hi = np.maximum(w * xlo, w * xhi).sum(axis=1)
+    return list(zip((int(v) for v in lo), (int(v) for v in hi)))
+
+
+def stage(p: Params, roots: list, neg_root: list) -> tuple:
+    """(derive()'s keys, rows): the output stage's program and exact widths.  Per row n, on the
+    tree's root r (= acc, or -acc when neg_root[n]; range roots[n]) with M' = +-M[n]:
+
+      * flip = M' < 0: the stage computes v = r * |M'| + C with C = B, or -B - 1 when
+        flipped, since floor((r*M' + B) / 2**s) = ~floor((r*|M'| - B - 1) / 2**s): the
+        negation is the bitwise NOT of the shifted result (free in the clamp's LUTs);
+      * the common factor 2**k (k = min(s, trailing zeros of |M'|)) is taken out of M, C
+        and s (C's dropped low bits never carry into the kept ones): row shift s - k;
+      * slots: |M|'s CSD digits (r << e, negative ones subtracted), positives first (the
+        tree's sign rule: a node carries its leftmost slot's sign, slot 0 is positive),
+        then the constant C when nonzero; a row whose sum is always 0 has no digits;
+      * z = v >> s (wires), u = flip ? ~z : z, y = u < lo ? lo : u > hi ? hi : u, at
+        the clamp's compare bits (u's range with lo and hi, signed).
+    Every node's exact range is r * m + c over the root's range (linear in r), so its
+    bits are exact."""
+    spec, s = p.out_spec, p.out_shift
+    rows = []
+    for n, ((rlo, rhi), ng) in enumerate(zip(roots, neg_root)):
+        m = -p.out_mult[n] if ng else p.out_mult[n]
+        b = p.out_bias[n]
+        flip = m < 0 and (rlo, rhi) != (0, 0)
+        m, c = (-m, -b - 1) if flip else (m, b)
+        if (rlo, rhi) == (0, 0):
+            m = 0
+        k = min(s, (m & -m).bit_length() - 1) if m else s
+        m, c, sh = m >> k, c >> k, s - k
+        digits = sorted(csd(m), key=lambda t: t[1] < 0)
+        slots = [(e, int(d < 0), 0) for e, d in digits] + ([(0, 0, 1)] if c else [])
+        rows.append({"flip": flip, "m": m, "c": c, "s": sh, "slots": slots, "r": (rlo, rhi)})
+    t = max(1, *(len(r["slots"]) for r in rows))
+    tree = _levels(t)
+    counts = [t]
+    for _ in range(tree):
+        counts.append((counts[-1] + 1) // 2)
+    lo_out, hi_out, ob = spec.lo, spec.hi, spec.bits
+    for r in rows:
+        slots = r["slots"] + [None] * (t - len(r["slots"]))
+        # a slot's stored value as (a, c): a * root + c
+        lin = [(0, 0) if sl is None else (0, r["c"]) if sl[2] else (1 << sl[0], 0)
+               for sl in slots]
+        negs = [0 if sl is None else sl[1] for sl in slots]
+        rlo, rhi = r["r"]
+        rng = [sorted((a * rlo + c, a * rhi + c)) for a, c in lin]
+        nodes = list(rng)
+        for lvl in range(1, tree + 1):
+            for i in range(counts[lvl]):
+                sub = range(i << lvl, min(t, (i + 1) << lvl))
+                sg = -1 if negs[sub[0]] else 1
+                a = sum(lin[j][0] * (-1 if negs[j] else 1) for j in sub) * sg
+                c = sum(lin[j][1] for j in sub) * sg
+                nodes.append(sorted((a * rlo + c, a * rhi + c)))
+        root = nodes[-1]
+        z = (root[0] >> r["s"], root[1] >> r["s"])
+        u = (-z[1] - 1, -z[0] - 1) if r["flip"] else z
+        r.update(nodes=nodes, u=u, clo=int(u[0] < lo_out), chi=int(u[1] > hi_out),
+                 cb=max(ob, signed_bits(min(u[0], lo_out), max(u[1], hi_out))))
+    rw = max([signed_bits(lo, hi) for r in rows for lo, hi in r["nodes"]]
+             + [r["s"] + r["cb"] for r in rows])
+    return {"requant": 1, "out_bits": ob, "out_signed": bool(spec.signed),
+            "out_lo": int(lo_out), "out_hi": int(hi_out),
+            "rq_slots": t, "rq_tree": tree, "rq_levels": tree + 1, "rq_width": rw,
+            "rq_digits": [len(r["slots"]) - int(bool(r["c"])) for r in rows],
+            "rq_adders": sum(max(0, len(r["slots"]) - 1) for r in rows),
+            "rq_clamps": sum(r["clo"] + r["chi"] for r in rows)}, rows
 
 
 def node_bits(d: dict, pairs: list, rows: list) -> list:
@@ -270,7 +409,7 @@ def node_bits(d: dict, pairs: list, rows: list) -> list:
                     row.append(ab)
                     nxt.append(level[i])
             level = nxt
-        row += [ab] * int(any(d["neg_root"]))
+        row += [ab] * int(any(d["neg_root"]) and not d["requant"])
         out += row
     return out
 
@@ -280,7 +419,7 @@ def context(p: Params, ins, outs) -> dict:
     n * t_max + t of term_k (source index, k_bits each), term_shift (shift_bits),
     term_neg, term_used (1 bit); pair j at index j of pair_a, pair_b (k_bits), pair_sa,
     pair_sb (shift_bits), pair_neg (1 bit); a single zero field when there is no pair."""
-    d = derive(p, ins, outs)
+    d, st_rows = _derive(p, ins, outs)
     pairs, rows = program(p)
     t_max = d["t_max"]
     fields = {"k": [], "shift": [], "neg": [], "used": []}
@@ -298,7 +437,41 @@ def context(p: Params, ins, outs) -> dict:
             "term_k": fields["k"], "term_shift": fields["shift"], "term_neg": fields["neg"],
             "term_used": fields["used"], "pair_a": list(pr[0]), "pair_sa": list(pr[1]),
             "pair_b": list(pr[2]), "pair_sb": list(pr[3]), "pair_neg": list(pr[4]),
-            "node_bits": nb, "nb_bits": d["acc_bits"].bit_length(), "nodes": len(nb) // d["rows"]}
+            "node_bits": nb, "nb_bits": d["acc_bits"].bit_length(), "nodes": len(nb) // d["rows"],
+            **stage_fields(d, st_rows)}
+
+
+def stage_fields(d: dict, rows: list) -> dict:
+    """The output stage as packed parameter fields (hw/rtl/cmvm.v's RQ_*): slot (n, t) at
+    index n * rq_slots + t of rq_shift (rq_sh_bits), rq_neg, rq_used, rq_const (1 bit);
+    per row rq_c (rq_width bits, two's complement), rq_s (rq_s_bits), rq_flip, rq_clo,
+    rq_chi (1 bit), rq_cb (rq_nb_bits); per row and node rq_node_bits (rq_nb_bits, the
+    slots at rq_width); out_lo/out_hi at rq_cb_max bits.  Zero fields without a stage."""
+    if not d["requant"]:
+        return {"rq_slots": 1, "rq_width": 1, "out_bits": d["acc_bits"], "rq_sh_bits": 1,
+                "rq_shift": [0], "rq_neg": [0], "rq_used": [0], "rq_const": [0],
+                "rq_c": [0], "rq_s_bits": 1, "rq_s": [0], "rq_flip": [0],
+                "rq_clo": [0], "rq_chi": [0], "rq_nb_bits": 1, "rq_cb": [0], "rq_cb_max": 1,
+                "out_lo": 0, "out_hi": 0, "rq_nodes": 1, "rq_node_bits": [0]}
+    t, rw = d["rq_slots"], d["rq_width"]
+    f = {"shift": [], "neg": [], "used": [], "const": []}
+    for r in rows:
+        for sl in r["slots"] + [None] * (t - len(r["slots"])):
+            f["shift"].append(sl[0] if sl else 0)
+            f["neg"].append(sl[1] if sl else 0)
+            f["used"].append(int(sl is not None))
+            f["const"].append(sl[2] if sl else 0)
+    node_w = [rw if i < t else signed_bits(lo, hi)
+              for r in rows for i, (lo, hi) in enumerate(r["nodes"])]
+    return {"rq_sh_bits": max(1, max(f["shift"]).bit_length()),
+            "rq_shift": f["shift"], "rq_neg": f["neg"], "rq_used": f["used"],
+            "rq_const": f["const"], "rq_c": [r["c"] for r in rows],
+            "rq_s_bits": max(1, max(r["s"] for r in rows).bit_length()),
+            "rq_s": [r["s"] for r in rows], "rq_flip": [int(r["flip"]) for r in rows],
+            "rq_clo": [r["clo"] for r in rows], "rq_chi": [r["chi"] for r in rows],
+            "rq_nb_bits": rw.bit_length(), "rq_cb": [r["cb"] for r in rows],
+            "rq_cb_max": max(r["cb"] for r in rows), "rq_nodes": len(node_w) // len(rows),
+            "rq_node_bits": node_w}
 
 
 def _row_tree(shifts: list, widths: list, t_max: int, tree: int, registered) -> tuple:
@@ -331,22 +504,49 @@ def _row_tree(shifts: list, widths: list, t_max: int, tree: int, registered) -> 
     return add, regs, root
 
 
+def _stage_resources(p: Params, d: dict):
+    """The output stage's cells: per row its tree's adders and registers (as the rows'
+    trees: a digit slot's trailing zeros are its shift, the constant's its own), a
+    compare with a constant per bound reached (yosys's cmp2lcu: a LUT per 3 bits), the
+    select and the output register (out_bits)."""
+    from ..estimate import primitives as pr
+    from ..estimate.resources import Cost
+
+    roots = [(-h, -lo) if ng else (lo, h) for (lo, h), ng in
+             zip(row_ranges(p.weight, d["xs_lo"], d["xs_hi"]), d["neg_root"])]
+    rows = stage(p, roots, d["neg_root"])[1]
+    t, base, dep, levels = d["rq_slots"], d["levels"] - d["rq_levels"], d["depth"], d["levels"]
+    add = regs = luts = 0
+    for r in rows:
+        tz = [(r["c"] & -r["c"]).bit_length() - 1 if sl[2] else sl[0] for sl in r["slots"]]
+        widths = [d["rq_width"]] * t + [signed_bits(lo, hi) for lo, hi in r["nodes"][t:]]
+        a, g, _ = _row_tree(tz, widths, t, d["rq_tree"],
+                            lambda tl: (base + tl) % dep == 0 and base + tl < levels)
+        add, regs = add + a, regs + g
+        luts += math.ceil(r["cb"] / 3) * (r["clo"] + r["chi"]) + d["out_bits"]
+    return (Cost(LUT=add + luts, CARRY4=math.ceil(add / 4))
+            + pr.reg(regs + d["out_bits"] * d["rows"]))
+
+
 def resources(p: Params, d: dict, part):
     """LUT, FF, DSP and carry cells of this layer after yosys synth_xilinx, from the
     structure of hw/rtl/cmvm.v: an adder per shared pair (src_bits wide less its shift)
     and per adder of the rows' trees (acc_bits wide less the trailing zero bits of its
     shifted operands) and root negation, the input register, the registers of the nodes
     alive at every registered level, the output register, the valid/last pipeline and
-    the enable."""
+    the enable; with the output stage (no root negation), its adders and registers the
+    same way, the clamp's compares and select, the output register at out_bits."""
     from ..estimate import primitives as pr
     from ..estimate.resources import Cost
 
     ab, levels, dep, first = d["acc_bits"], d["levels"], d["depth"], int(bool(d["pairs"]))
+    rq = bool(d["requant"])
     pairs, rows = program(p)
     cost = Cost()
     for _, sa, _, sb, _ in pairs:
         cost += pr.adder(d["src_bits"] - max(sa, sb))
-    cost += pr.adder(ab) * sum(d["neg_root"])
+    if not rq:
+        cost += pr.adder(ab) * sum(d["neg_root"])
     cost += pr.reg(d["cols"] * d["xs_bits"])
     if first and dep == 1 and levels > 1:  # the sources registered: inputs and pairs
         cost += pr.reg(d["cols"] * d["xs_bits"] + d["pairs"] * d["src_bits"])
@@ -358,9 +558,11 @@ def resources(p: Params, d: dict, part):
                                d["t_max"], d["tree_levels"],
                                lambda tl: (first + tl) % dep == 0 and first + tl < levels)
         # the output register: the root's bits (a negated root: acc_bits)
-        add, regs = add + a, regs + r + (ab if d["neg_root"][n] else
+        add, regs = add + a, regs + r + (0 if rq else ab if d["neg_root"][n] else
                                          root if d["tree_levels"] else ab * bool(terms))
     cost += Cost(LUT=add, CARRY4=math.ceil(add / 4)) + pr.reg(regs)
+    if rq:
+        cost += _stage_resources(p, d)
     cost += Cost(LUT=2 + (d["cols"] * d["xs_bits"] if d["zero_point"] else 0),
                  FF=2 * d["stages"])
     return cost
