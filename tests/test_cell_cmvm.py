@@ -483,6 +483,16 @@ def test_cmvm_requant_lint(tmp_path):
 
 
 @pytest.mark.synth
+def test_cmvm_requant_synth(tmp_path):
+    """The small layer of test_cmvm_synth (12 -> 8, 4-bit) with an output stage (M of 3..5
+    CSD digits, one negative, s = 12, 6-bit unsigned codes) against the estimate."""
+    op, ins, _ = layer(8, 12, "i4", "i4", 0, 2, seed=5)
+    op = with_stage(op, ins, (3, 4, 5), 12, "u6", (1, 1, -1))
+    ((shape, q),) = op.infer(ins)
+    _synth(tmp_path, op, ins, [Tensor("y", shape, q)], "12->8 i4xi4 + stage u6")
+
+
+@pytest.mark.synth
 @pytest.mark.slow
 def test_cmvm_requant_synth_jet(tmp_path):
     """The jet-tagging MLP's first layer (16 -> 64, 6-bit) with a realistic output stage

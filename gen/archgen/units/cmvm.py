@@ -25,6 +25,17 @@ pairs), the tree's adder levels with a
 register after every ``depth`` levels, the output register; a row whose terms are all
 negative adds one level (the negation of its root).  Latency is deterministic:
 ``derive()["pipeline_cycles"]``.
+
+Output stage (``out_spec`` set: a requantizer folded into the pipeline, issue #9):
+y[n] = clip((acc[n] * M[n] + B[n]) >> s, lo, hi), exact integers, floor shift
+(``requantize()``).  In hardware (``stage()``) each row's root feeds a second balanced
+tree over the CSD digits of its multiplier (+-(root << e)) and a constant, then the shift
+(wires) and the clamp (one level: up to two compares with constants and a select), no
+multiplier.  A negative multiplier or an all-negative row costs nothing (the result is
+the bitwise NOT of the shifted sum of the negated terms), the root negation level goes,
+and a power of two common to M and 2**s leaves the row's shift.  Levels: pairs + tree +
+clog2(stage slots) + 1, registers by the same ``depth`` rule; the output register holds
+out_spec.bits per row.
 """
 
 from __future__ import annotations
@@ -278,8 +289,8 @@ def _derive(p: Params, ins, outs) -> tuple:
         st["rq_adders"] if rq else sum(neg_root))
     out_bits = st["out_bits"] if rq else acc_bits
     plain = csd_program(p.weight)
-    adders_csd = (sum(max(0, len(t) - 1) for t in plain)
-                  + sum(int(bool(t) and t[0][2] == 1) for t in plain))
+    adders_csd = sum(max(0, len(t) - 1) for t in plain) + (  # and the same output stage
+        st["rq_adders"] if rq else sum(int(bool(t) and t[0][2] == 1) for t in plain))
     return {"rows": n, "cols": k, "depth": p.depth, "vectors": vectors,
             "in_bits": q.bits, "in_signed": q.signed, "in_bipolar": q.bipolar,
             "zero_point": 0 if q.bipolar else p.in_zero_point, "xs_bits": xs_bits,
@@ -505,10 +516,14 @@ def _row_tree(shifts: list, widths: list, t_max: int, tree: int, registered) -> 
 
 
 def _stage_resources(p: Params, d: dict):
-    """The output stage's cells: per row its tree's adders and registers (as the rows'
-    trees: a digit slot's trailing zeros are its shift, the constant's its own), a
+    """The output stage's cells, from its tree per row: an adder spans its node's bits
+    less the larger trailing zeros of its operands (a digit's: its shift) and, with the
+    constant as an operand, is a LUT per one bit of the constant in that span (the others
+    are wires into the carry chain); a register keeps a node's bits less its variable
+    trailing zeros (the constant's low bits are constant flip-flops, removed), the
+    stage's root only the compare bits (the shifted-out bits and the sign copies go); a
     compare with a constant per bound reached (yosys's cmp2lcu: a LUT per 3 bits), the
-    select and the output register (out_bits)."""
+    select (a LUT per output bit) and the output register (out_bits)."""
     from ..estimate import primitives as pr
     from ..estimate.resources import Cost
 
@@ -516,16 +531,38 @@ def _stage_resources(p: Params, d: dict):
              zip(row_ranges(p.weight, d["xs_lo"], d["xs_hi"]), d["neg_root"])]
     rows = stage(p, roots, d["neg_root"])[1]
     t, base, dep, levels = d["rq_slots"], d["levels"] - d["rq_levels"], d["depth"], d["levels"]
-    add = regs = luts = 0
+    big = d["rq_width"] + 1  # "no variable bit": the constant's variable trailing zeros
+    luts = carry = regs = 0
     for r in rows:
-        tz = [(r["c"] & -r["c"]).bit_length() - 1 if sl[2] else sl[0] for sl in r["slots"]]
-        widths = [d["rq_width"]] * t + [signed_bits(lo, hi) for lo, hi in r["nodes"][t:]]
-        a, g, _ = _row_tree(tz, widths, t, d["rq_tree"],
-                            lambda tl: (base + tl) % dep == 0 and base + tl < levels)
-        add, regs = add + a, regs + g
+        c = r["c"]
+        # per node: None (unused) or (trailing zeros, variable trailing zeros, constant?)
+        nodes = [None if sl is None else ((c & -c).bit_length() - 1, big, True) if sl[2]
+                 else (sl[0], sl[0], False) for sl in r["slots"] + [None] * (t - len(r["slots"]))]
+        pos = t
+        for lvl in range(1, d["rq_tree"] + 1):
+            nxt = []
+            for i in range(0, len(nodes), 2):
+                a, b = nodes[i], nodes[i + 1] if i + 1 < len(nodes) else None
+                if a is None or b is None:
+                    nxt.append(a or b)
+                    continue
+                w = signed_bits(*r["nodes"][pos + i // 2])
+                lo = max(a[0], b[0])
+                span = max(1, w - lo)
+                luts += bin((c % (1 << w)) >> lo).count("1") if a[2] or b[2] else span
+                carry += math.ceil(span / 4)
+                nxt.append((min(a[0], b[0]), min(a[1], b[1]), False))
+            pos += len(nxt)
+            nodes = nxt
+            if (base + lvl) % dep == 0 and base + lvl < levels:
+                if lvl == d["rq_tree"]:
+                    regs += r["cb"] if nodes[0] and not nodes[0][2] else 0
+                else:
+                    ws = [signed_bits(*r["nodes"][pos - len(nodes) + j]) for j in range(len(nodes))]
+                    regs += sum(max(1, w - nd[1]) for w, nd in zip(ws, nodes)
+                                if nd is not None and not nd[2])
         luts += math.ceil(r["cb"] / 3) * (r["clo"] + r["chi"]) + d["out_bits"]
-    return (Cost(LUT=add + luts, CARRY4=math.ceil(add / 4))
-            + pr.reg(regs + d["out_bits"] * d["rows"]))
+    return Cost(LUT=luts, CARRY4=carry) + pr.reg(regs + d["out_bits"] * d["rows"])
 
 
 def resources(p: Params, d: dict, part):
