@@ -65,3 +65,39 @@ def test_fit_rejects_what_no_floor_linear_function_is():
     # steps of 1, 1, 1, then 50 wide: no constant slope reaches them
     y = np.concatenate([[0, 1, 2], np.full(50, 3), [4]])
     assert fit_floor_linear(y, 0, 0, 7) is None
+
+
+# -- the pass on whole models -------------------------------------------------------------------
+
+@pytest.mark.parametrize("name", ["mlp_w6a6", "mlp_w2a2"])
+def test_latency_strategy_folds_every_requantizer_into_its_cmvm(name):
+    """strategy latency on the jet-tagging MLP (multiply-shift requantizers and a 63-step
+    threshold table) and on a 2-bit MLP (two-threshold tables): every requantizer behind a
+    cmvm is gone, the graph computes exactly what the unfused one does (stored inputs and
+    wide random ones), and the estimate has no DSP."""
+    from pathlib import Path
+
+    import archgen
+    from archgen import golden
+    from archgen.backends.hardware import plan
+    from archgen.estimate.model import estimate
+    from archgen.estimate.parts import get_part
+    from archgen.passes import PIPELINE, run_pipeline
+
+    fix = Path(__file__).parent / "fixtures"
+    model = archgen.load(fix / f"{name}.onnx", strategy="latency")
+    kinds = [n.op.kind() for n in model.graph.nodes]
+    assert "requant" not in kinds and "thresholds" not in kinds, kinds
+    fused = [n.op for n in model.graph.nodes if n.op.kind() == "cmvm" and n.op.out_spec]
+    assert len(fused) == 3
+    unfused = run_pipeline(model.source, model.config, until="lower")
+    assert any(n.op.kind() in ("requant", "thresholds") for n in unfused.nodes)
+    x = np.load(fix / f"{name}.npz")["x"]
+    rng = np.random.default_rng(3)
+    wide = (rng.normal(size=(256,) + x.shape[1:]) * 3 * x.std()).astype(np.float32)
+    for xs in (x, wide):
+        assert np.array_equal(golden.run(model.graph, xs)[0], golden.run(unfused, xs)[0])
+    est = estimate(plan(model.graph), get_part("xcvu9p"))
+    assert est.total.DSP == 0
+    names = [p.__name__ for p in PIPELINE]
+    assert names.index("fuse_requant") == names.index("lower") + 1

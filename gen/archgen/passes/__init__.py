@@ -16,6 +16,7 @@ from .channels_last import channels_last
 from .cleanup import cleanup
 from .fold import fold
 from .fold_batchnorm import fold_batchnorm
+from .fuse_requant import fuse_requant
 from .infer_precision import infer_precision
 from .lower import lower
 
@@ -28,6 +29,7 @@ PIPELINE = (
     infer_precision,  # exact reachable ranges -> smallest widths, dead thresholds dropped
     channels_last,  # streaming layout (H, W, C); transposes only at the host boundary
     lower,  # model ops -> hardware units
+    fuse_requant,  # strategy latency: a cmvm's requantizer into its own pipeline (no DSP)
     fold,  # PE/SIMD lanes of every unit (config, target fps, or streams)
 )
 
