@@ -10,8 +10,9 @@ with ``--synth`` the jet MLP also goes through yosys layer by layer (minutes), w
 import + passes + Verilog rendering, best of 3.
 
 The jet MLP runs twice: the dataflow units of #3 at full parallelism, and ``strategy:
-latency`` (cmvm: multiplier-free shift-add graphs, registers every ``latency_depth`` adder
-levels; the requantizers behind them are still the dataflow cells).
+latency`` at two logic-depth budgets (cmvm: multiplier-free shift-add graphs with the
+requantizer folded into their pipeline as a constant shift-add multiply and a clamp,
+registers every ``latency_depth`` adder levels; no DSP).
 """
 
 from __future__ import annotations
@@ -100,9 +101,12 @@ def main():
             rep = simulate_project(d / "p", [x], "verilator").report
             r.update({"sim_latency": rep["latency_cycles"], "sim_interval": rep["interval_cycles"]})
     rows.append(r)
-    lat = archgen.load(JET, strategy="latency", part="xcvu9p", clock_mhz=200)
-    rows.append(row("jet MLP, strategy latency (cmvm)", lat, "xcvu9p",
-                    {"gen_s": generation_time(JET, strategy="latency")}))
+    for depth in (2, 4):  # adder levels between registers (the logic-depth budget)
+        lat = archgen.load(JET, strategy="latency", part="xcvu9p", clock_mhz=200,
+                           latency_depth=depth)
+        rows.append(row(f"jet MLP, strategy latency, depth {depth}", lat, "xcvu9p",
+                        {"gen_s": generation_time(JET, strategy="latency",
+                                                  latency_depth=depth)}))
 
     # -- CNV (BNN-PYNQ on PYNQ-Z1 at 100 MHz) ----------------------------------------------
     for wbits, abits, fps in ((2, 2, 2580.0), (1, 1, 9150.0)):
