@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -71,6 +72,7 @@ class Design:
     note: str = ""
     cells: dict = field(default_factory=dict)
     sim_cycles: int | None = None  # measured in Icarus (da4ml)
+    wrong: int = 0  # outputs that differ from the golden model in Icarus (da4ml)
 
 
 def archgen_design(ly, out: Path) -> Design:
@@ -122,8 +124,10 @@ def da4ml_design(ops, lo: int, hi: int, name: str, out: Path, cutoff: int,
     VerilogModel(comb, name, out, latency_cutoff=cutoff, print_latency=False).write()
     meta = json.loads((out / "metadata.json").read_text())
     src = out / "src"
-    extra = sorted((src / "static").glob("*.v"))  # its cells (unused ones are dropped)
     stages = sorted(src.glob(f"{name}_stage*.v"))
+    text = "".join(p.read_text() for p in stages)
+    extra = sorted(p for p in (src / "static").glob("*.v")  # the cells its stages instantiate
+                   if re.search(rf"\b{p.stem}\s*#", text))
     adders = sum(op.opcode in (0, 1, 4) for op in comb.ops)  # a +- b << s, a + constant
     note = "default" if hard_dc is None else f"hard_dc={hard_dc}"
     # registers: the input, one after each of its stages (the last is the output register)
@@ -154,20 +158,20 @@ def lanes(words, n: int, bits: int, signed: bool) -> np.ndarray:
     return out
 
 
-def simulate(ly, d4: Design, comb, out: Path, seed: int) -> None:
+def simulate(name: str, ops, q, d4: Design, comb, out: Path, seed: int) -> None:
     """Icarus: da4ml's module (through its uniform-width wrapper) on random and extreme input
     vectors, one per cycle; its outputs against archgen's golden model at the latency where
     all of them agree (stored in ``sim_cycles``); then da4ml's own interpreter likewise."""
-    op, d = ly.node.op, ly.hw
-    n, k = op.weight.shape
-    q = ly.ins[0].quant
+    n, k = ops[-1].weight.shape[0], ops[0].weight.shape[1]
     rng = np.random.default_rng(seed)
     x = np.concatenate([np.full((1, k), q.lo), np.full((1, k), q.hi),
                         np.tile([q.lo, q.hi], k)[None, :k],
                         rng.integers(q.lo, q.hi + 1, size=(VECTORS, k))]).astype(np.int64)
-    want = cmvm.golden(op, x)[0]
+    want = x
+    for op in ops:
+        want = cmvm.golden(op, want)[0]
     in_bw, out_bw, lsb, signed = io_layout(comb)
-    xs = x - d["zero_point"]  # archgen's input register subtracts it; da4ml gets xs
+    xs = x - ops[0].in_zero_point  # archgen's input register subtracts it; da4ml gets xs
     words = [sum((int(v) & ((1 << in_bw) - 1)) << (i * in_bw) for i, v in enumerate(r)) for r in xs]
     (out / "inputs.hex").write_text("".join(f"{v:x}\n" for v in words))
     cycles = len(x) + d4.cycles + 4
@@ -201,28 +205,32 @@ endmodule
     # vector c is driven after edge c, captured at edge c + 1; line r is sampled after edge r
     lines = (out / "outputs.txt").read_text().split()
     vals = [None if "x" in t.lower() or "z" in t.lower() else int(t, 16) for t in lines]
+    best = None  # (mismatches, latency): the latency where the most outputs agree
     for lat in range(1, len(vals) - len(x) + 1):
         got = vals[lat:lat + len(x)]
         if None in got:
             continue
-        y = lanes(got, n, out_bw, signed) * 2 ** lsb
-        if np.array_equal(y.astype(np.int64), want):
-            d4.sim_cycles = lat
-            break
-    else:
-        raise SystemExit(f"{ly.name}: da4ml's module ({d4.note}) differs from archgen's golden "
+        y = (lanes(got, n, out_bw, signed) * 2 ** lsb).astype(np.int64)
+        best = min(best or (want.size + 1, 0), (int(np.sum(y != want)), lat))
+    if best is None or best[0] > want.size // 2:
+        raise SystemExit(f"{name}: da4ml's module ({d4.note}) differs from archgen's golden "
                          "model in Icarus at every latency")
+    d4.wrong, d4.sim_cycles = best
+    if d4.wrong:
+        print(f"  {name}: da4ml's module ({d4.note}) differs from the golden model on "
+              f"{d4.wrong} of {want.size} outputs in Icarus (its Python model agrees)",
+              file=sys.stderr)
     if d4.sim_cycles != d4.cycles:
-        print(f"  {ly.name}: da4ml ({d4.note}) took {d4.sim_cycles} cycles in Icarus, "
+        print(f"  {name}: da4ml ({d4.note}) took {d4.sim_cycles} cycles in Icarus, "
               f"{d4.cycles} expected", file=sys.stderr)
     py = np.array([comb(r) for r in xs.astype(np.float64)], dtype=np.float64)
     if not np.array_equal(py.astype(np.int64), want):
-        raise SystemExit(f"{ly.name}: da4ml's Python model of its solution differs from "
+        raise SystemExit(f"{name}: da4ml's Python model of its solution differs from "
                          "archgen's golden model")
     bad = int(np.sum(comb.predict(xs.astype(np.float64)) != want))
-    if bad:  # seen with da4ml 0.6.0 on saturating outputs; its RTL and Python model agree
-        print(f"  {ly.name}: da4ml's C++ interpreter (predict) differs from its RTL and the "
-              f"golden model on {bad} of {want.size} outputs", file=sys.stderr)
+    if bad:  # seen with da4ml 0.6.0 on saturating outputs
+        print(f"  {name}: da4ml's C++ interpreter (predict) differs from the golden model "
+              f"on {bad} of {want.size} outputs", file=sys.stderr)
 
 
 def synth(design: Design, family: str, cache: Path) -> None:
@@ -243,6 +251,8 @@ def main():
     ap.add_argument("--part", default="xcvu9p", help="sets yosys's -family (default xcvu9p: xcup)")
     ap.add_argument("--layers", nargs="*", help="only these cmvm layers (node names)")
     ap.add_argument("--no-synth", action="store_true", help="Icarus and adder counts only")
+    ap.add_argument("--whole", action="store_true",
+                    help="also the four cmvm units chained in one da4ml module")
     ap.add_argument("--keep", type=Path, help="write the generated RTL here (else a temp dir)")
     args = ap.parse_args()
     try:
@@ -279,16 +289,28 @@ def main():
         print(f"{ly.name}: {w.shape[1]} -> {w.shape[0]}, archgen {ag.adders} adders, "
               + ", ".join(f"da4ml ({x.note}) {x.adders}" for x, _ in d4s), file=sys.stderr)
         for d4, comb in d4s:
-            simulate(ly, d4, comb, out / d4.top, seed=i)
+            simulate(ly.name, [ly.node.op], ly.ins[0].quant, d4, comb, out / d4.top, seed=i)
             if not args.no_synth:
                 if not ag.cells:
                     synth(ag, family, cache_root() / "synth")
                 synth(d4, family, cache_root() / "synth")
             rows.append((ly, ag, d4))
-    print_table(rows, args, family, da4ml.__version__)
+    whole = None
+    if args.whole:  # every cmvm unit of the MLP in one da4ml trace, one pipelined module
+        units = [ly for ly in hw.layers if ly.node.op.kind() == "cmvm"]
+        ops, d = [ly.node.op for ly in units], units[0].hw
+        out = root / "mlp" / "d4_mlp"
+        d4, comb = da4ml_design(ops, d["xs_lo"], d["xs_hi"], "d4_mlp", out, d["depth"])
+        print(f"whole MLP: archgen {sum(ly.hw['adders'] for ly in units)} adders in "
+              f"{len(units)} units, da4ml {d4.adders}", file=sys.stderr)
+        simulate("whole MLP", ops, units[0].ins[0].quant, d4, comb, out, seed=len(units))
+        if not args.no_synth:
+            synth(d4, family, cache_root() / "synth")
+        whole = (units, d4)
+    print_table(rows, args, family, da4ml.__version__, whole)
 
 
-def print_table(rows, args, family, version):
+def print_table(rows, args, family, version, whole=None):
     from archgen.estimate.synth import FLAGS, counts
 
     print(f"jet MLP {JET.name}, strategy latency; da4ml {version}; "
@@ -296,7 +318,7 @@ def print_table(rows, args, family, version):
              f"yosys synth_xilinx -family {family} {' '.join(FLAGS)}"))
     print(f"{'layer':16s} {'K->N':>6s} | {'archgen LUT':>11s} {'FF':>6s} {'CARRY4':>6s} {'DSP':>3s} "
           f"{'cyc':>3s} {'adders':>6s} | {'da4ml':15s} {'LUT':>6s} {'FF':>6s} {'CARRY4':>6s} "
-          f"{'DSP':>3s} {'cyc':>3s} {'adders':>6s} | {'LUT ratio':>9s}")
+          f"{'DSP':>3s} {'cyc':>3s} {'adders':>6s} {'exact':>5s} | {'LUT ratio':>9s}")
     tot = {"a": dict.fromkeys(("LUT", "FF", "CARRY4", "DSP", "adders"), 0)}
     tot["d"] = dict(tot["a"])
     seen = set()
@@ -312,7 +334,7 @@ def print_table(rows, args, family, version):
         print(f"{ly.name:16s} {shape:>6s} | {f(a, 'LUT'):>11s} {f(a, 'FF'):>6s} {f(a, 'CARRY4'):>6s} "
               f"{f(a, 'DSP'):>3s} {cyc_a:>3d} {ag.adders:>6,} | {d4.note:15s} {f(b, 'LUT'):>6s} "
               f"{f(b, 'FF'):>6s} {f(b, 'CARRY4'):>6s} {f(b, 'DSP'):>3s} {d4.sim_cycles:>3d} "
-              f"{d4.adders:>6,} | {ratio:>9s}")
+              f"{d4.adders:>6,} {'yes' if not d4.wrong else d4.wrong:>5} | {ratio:>9s}")
         if d4.note == "default":
             for key in ("LUT", "FF", "CARRY4", "DSP"):
                 tot["a"][key] += a.get(key, 0)
@@ -324,10 +346,22 @@ def print_table(rows, args, family, version):
         a, b = tot["a"], tot["d"]
         print(f"{'sum (default)':16s} {'':>6s} | {a['LUT']:>11,} {a['FF']:>6,} {a['CARRY4']:>6,} "
               f"{a['DSP']:>3,} {'':>3s} {a['adders']:>6,} | {'':15s} {b['LUT']:>6,} {b['FF']:>6,} "
-              f"{b['CARRY4']:>6,} {b['DSP']:>3,} {'':>3s} {b['adders']:>6,} | "
+              f"{b['CARRY4']:>6,} {b['DSP']:>3,} {'':>3s} {b['adders']:>6,} {'':>5s} | "
               f"{a['LUT'] / b['LUT']:>9.2f}")
+    if whole is not None:
+        units, d4 = whole
+        b = counts(d4.cells) if d4.cells else {}
+        cyc = sum(ly.hw["pipeline_cycles"] for ly in units)
+        lut = (f"{b['LUT']:,} LUT, {b['FF']:,} FF, {b['CARRY4']:,} CARRY4, {b['DSP']} DSP, "
+               if b else "")
+        exact = "bit-exact" if not d4.wrong else f"{d4.wrong} outputs wrong in Icarus"
+        print(f"whole MLP in one da4ml module: {lut}{d4.sim_cycles} cycles, {d4.adders:,} adders, "
+              f"{exact} "
+              f"(archgen: {len(units)} units, {cyc} cycles chained, "
+              f"{sum(ly.hw['adders'] for ly in units):,} adders)")
     print("cyc: latency in cycles, the input's capturing edge to its output's register edge "
-          "(archgen: derive()['pipeline_cycles']; da4ml: measured in Icarus)")
+          "(archgen: derive()['pipeline_cycles']; da4ml: measured in Icarus); exact: da4ml's "
+          "Verilog equals archgen's golden model in Icarus (else: outputs that differ)")
 
 
 if __name__ == "__main__":
