@@ -183,32 +183,6 @@ module cmvm #(
     localparam integer RQ_NODES_C = rq_offset(RQ_TREE + 1);
     localparam integer RLW = ACC_BITS + RW;  // a stage digit before its truncation to RW
 
-    function [RW-1:0] rq_term;  // (r << sh) mod 2^RW, r sign-extended
-        input [ACC_BITS-1:0] r;
-        input [RQ_SH_BITS-1:0] sh;
-        // the bits above RW are multiples of 2^RW the modulo drops
-        /* verilator lint_off UNUSEDSIGNAL */
-        reg [RLW-1:0] w;
-        /* verilator lint_on UNUSEDSIGNAL */
-        begin
-            w = {{RW{r[ACC_BITS-1]}}, r} << sh;
-            rq_term = w[RW-1:0];
-        end
-    endfunction
-
-    function [ACC_BITS-1:0] term;  // (x << sh) mod 2^ACC_BITS, x sign-extended
-        input [SRC_BITS-1:0] x;
-        input [SHIFT_BITS-1:0] sh;
-        // the bits above ACC_BITS are the multiples of 2^ACC_BITS the modulo drops
-        /* verilator lint_off UNUSEDSIGNAL */
-        reg [LW-1:0] w;
-        /* verilator lint_on UNUSEDSIGNAL */
-        begin
-            w = {{ACC_BITS{x[SRC_BITS-1]}}, x} << sh;
-            term = w[ACC_BITS-1:0];
-        end
-    endfunction
-
     localparam integer K_LAST = NSRC - 1;
     generate
         if ((1 << K_BITS) > NSRC) begin : g_check_k  // else every K_BITS field is an index
@@ -384,20 +358,36 @@ module cmvm #(
             // level l node i at (offset(l) + i)*ACC_BITS (split_var: Verilator evaluates the
             // bit ranges apart, a level reading the one before is no combinational loop)
             wire [NODES_C*ACC_BITS-1:0] node /* verilator split_var */;
+            // this row's fields (the nodes below select from these: yosys copies a
+            // parameter on every select, a row's slice keeps elaboration linear in ROWS)
+            localparam [T_MAX*K_BITS-1:0] RK = TERM_K[n*T_MAX*K_BITS +: T_MAX*K_BITS];
+            localparam [T_MAX*SHIFT_BITS-1:0] RSH =
+                TERM_SHIFT[n*T_MAX*SHIFT_BITS +: T_MAX*SHIFT_BITS];
+            localparam [T_MAX-1:0] RNEG = TERM_NEG[n*T_MAX +: T_MAX];
+            localparam [T_MAX-1:0] RUSED = TERM_USED[n*T_MAX +: T_MAX];
+            localparam [NODES*NB_BITS-1:0] RNB = NODE_BITS[n*NODES*NB_BITS +: NODES*NB_BITS];
             for (i = 0; i < T_MAX; i = i + 1) begin : g_leaf
-                localparam integer S = n * T_MAX + i;
-                if (TERM_USED[S]) begin : g_term
-                    assign node[i*ACC_BITS +: ACC_BITS] =
-                        term(src[TERM_K[S*K_BITS +: K_BITS]*SRC_BITS +: SRC_BITS],
-                             TERM_SHIFT[S*SHIFT_BITS +: SHIFT_BITS]);
+                if (RUSED[i]) begin : g_term
+                    // (x << sh) mod 2^ACC_BITS, x sign-extended (a wire, not a function:
+                    // yosys inlines a function call slowly); the bits above ACC_BITS are
+                    // the multiples of 2^ACC_BITS the modulo drops
+                    wire [SRC_BITS-1:0] x = src[RK[i*K_BITS +: K_BITS]*SRC_BITS +: SRC_BITS];
+                    /* verilator lint_off UNUSEDSIGNAL */
+                    wire [LW-1:0] w = {{ACC_BITS{x[SRC_BITS-1]}}, x} << RSH[i*SHIFT_BITS +: SHIFT_BITS];
+                    /* verilator lint_on UNUSEDSIGNAL */
+                    assign node[i*ACC_BITS +: ACC_BITS] = w[ACC_BITS-1:0];
                 end else begin : g_zero
                     assign node[i*ACC_BITS +: ACC_BITS] = {ACC_BITS{1'b0}};
                 end
             end
             for (l = 1; l <= ACC_LV; l = l + 1) begin : g_lvl
-                for (i = 0; i < count(l); i = i + 1) begin : g_node
-                    localparam integer A = (offset(l - 1) + 2 * i) * ACC_BITS;  // child a
-                    localparam integer O = (offset(l) + i) * ACC_BITS;  // this node
+                // this level's and the one before's first node and count (evaluated once
+                // per level: yosys spends long on constant function calls)
+                localparam integer OFF = offset(l), OFFP = offset(l - 1);
+                localparam integer CNT = count(l), CNTP = count(l - 1);
+                for (i = 0; i < CNT; i = i + 1) begin : g_node
+                    localparam integer A = (OFFP + 2 * i) * ACC_BITS;  // child a
+                    localparam integer O = (OFF + i) * ACC_BITS;  // this node
                     // a narrow adder (g_narrow) reads only its operands' low NW bits: the
                     // others are sign extension
                     /* verilator lint_off UNUSEDSIGNAL */
@@ -406,20 +396,20 @@ module cmvm #(
                     wire [ACC_BITS-1:0] c;  // this node's value before its register
                     if (l > TREE) begin : g_neg  // the root negation level
                         assign c = ROOT_NEG[n] ? {ACC_BITS{1'b0}} - a : a;
-                    end else if (2 * i + 1 < count(l - 1)) begin : g_add
+                    end else if (2 * i + 1 < CNTP) begin : g_add
                         /* verilator lint_off UNUSEDSIGNAL */  // as a
                         wire [ACC_BITS-1:0] b = node[A + ACC_BITS +: ACC_BITS];
                         /* verilator lint_on UNUSEDSIGNAL */
-                        localparam integer SA = n * T_MAX + (2 * i << (l - 1));
-                        localparam integer SB = n * T_MAX + ((2 * i + 1) << (l - 1));
+                        localparam integer SA = 2 * i << (l - 1);  // the children's slot 0
+                        localparam integer SB = (2 * i + 1) << (l - 1);
                         localparam integer NBF =
-                            {{(32-NB_BITS){1'b0}}, NODE_BITS[(n*NODES + offset(l) + i)*NB_BITS +: NB_BITS]};
+                            {{(32-NB_BITS){1'b0}}, RNB[(OFF + i)*NB_BITS +: NB_BITS]};
                         localparam integer NW = NBF < 1 || NBF > ACC_BITS ? ACC_BITS : NBF;
                         if (NW == ACC_BITS) begin : g_full
-                            assign c = TERM_NEG[SA] == TERM_NEG[SB] ? a + b : a - b;
+                            assign c = RNEG[SA] == RNEG[SB] ? a + b : a - b;
                         end else begin : g_narrow  // the exact value fits NW bits
-                            wire [NW-1:0] s = TERM_NEG[SA] == TERM_NEG[SB] ? a[NW-1:0] + b[NW-1:0]
-                                                                          : a[NW-1:0] - b[NW-1:0];
+                            wire [NW-1:0] s = RNEG[SA] == RNEG[SB] ? a[NW-1:0] + b[NW-1:0]
+                                                                  : a[NW-1:0] - b[NW-1:0];
                             assign c = {{(ACC_BITS-NW){s[NW-1]}}, s};
                         end
                     end else begin : g_pass
@@ -446,38 +436,50 @@ module cmvm #(
                 /* verilator lint_on UNUSEDSIGNAL */
                 // stage level l node i at (rq_offset(l) + i)*RW (split_var: as node)
                 wire [RQ_NODES_C*RW-1:0] rnode /* verilator split_var */;
+                // this row's fields (as RK above)
+                localparam [RQ_T*RQ_SH_BITS-1:0] QSH = RQ_SHIFT[n*RQ_T*RQ_SH_BITS +: RQ_T*RQ_SH_BITS];
+                localparam [RQ_T-1:0] QNEG = RQ_NEG[n*RQ_T +: RQ_T];
+                localparam [RQ_T-1:0] QUSED = RQ_USED[n*RQ_T +: RQ_T];
+                localparam [RQ_T-1:0] QCONST = RQ_CONST[n*RQ_T +: RQ_T];
+                localparam [RQ_NODES*RQ_NB_BITS-1:0] QNB =
+                    RQ_NODE_BITS[n*RQ_NODES*RQ_NB_BITS +: RQ_NODES*RQ_NB_BITS];
                 for (i = 0; i < RQ_T; i = i + 1) begin : g_leaf
-                    localparam integer S = n * RQ_T + i;
-                    if (RQ_USED[S] && RQ_CONST[S]) begin : g_const
+                    if (QUSED[i] && QCONST[i]) begin : g_const
                         assign rnode[i*RW +: RW] = RQ_C[n*RW +: RW];
-                    end else if (RQ_USED[S]) begin : g_digit
-                        assign rnode[i*RW +: RW] = rq_term(root, RQ_SHIFT[S*RQ_SH_BITS +: RQ_SH_BITS]);
+                    end else if (QUSED[i]) begin : g_digit
+                        // (root << sh) mod 2^RW, root sign-extended (as the tree's leaves)
+                        /* verilator lint_off UNUSEDSIGNAL */
+                        wire [RLW-1:0] w = {{RW{root[ACC_BITS-1]}}, root} << QSH[i*RQ_SH_BITS +: RQ_SH_BITS];
+                        /* verilator lint_on UNUSEDSIGNAL */
+                        assign rnode[i*RW +: RW] = w[RW-1:0];
                     end else begin : g_zero
                         assign rnode[i*RW +: RW] = {RW{1'b0}};
                     end
                 end
                 for (l = 1; l <= RQ_TREE; l = l + 1) begin : g_lvl
-                    for (i = 0; i < rq_count(l); i = i + 1) begin : g_node
-                        localparam integer A = (rq_offset(l - 1) + 2 * i) * RW;  // child a
-                        localparam integer O = (rq_offset(l) + i) * RW;  // this node
+                    localparam integer OFF = rq_offset(l), OFFP = rq_offset(l - 1);  // as above
+                    localparam integer CNT = rq_count(l), CNTP = rq_count(l - 1);
+                    for (i = 0; i < CNT; i = i + 1) begin : g_node
+                        localparam integer A = (OFFP + 2 * i) * RW;  // child a
+                        localparam integer O = (OFF + i) * RW;  // this node
                         /* verilator lint_off UNUSEDSIGNAL */  // a narrow adder: as above
                         wire [RW-1:0] a = rnode[A +: RW];
                         /* verilator lint_on UNUSEDSIGNAL */
                         wire [RW-1:0] c;
-                        if (2 * i + 1 < rq_count(l - 1)) begin : g_add
+                        if (2 * i + 1 < CNTP) begin : g_add
                             /* verilator lint_off UNUSEDSIGNAL */  // as a
                             wire [RW-1:0] b = rnode[A + RW +: RW];
                             /* verilator lint_on UNUSEDSIGNAL */
-                            localparam integer SA = n * RQ_T + (2 * i << (l - 1));
-                            localparam integer SB = n * RQ_T + ((2 * i + 1) << (l - 1));
+                            localparam integer SA = 2 * i << (l - 1);  // the children's slot 0
+                            localparam integer SB = (2 * i + 1) << (l - 1);
                             localparam integer NBF = {{(32-RQ_NB_BITS){1'b0}},
-                                RQ_NODE_BITS[(n*RQ_NODES + rq_offset(l) + i)*RQ_NB_BITS +: RQ_NB_BITS]};
+                                QNB[(OFF + i)*RQ_NB_BITS +: RQ_NB_BITS]};
                             localparam integer NW = NBF < 1 || NBF > RW ? RW : NBF;
                             if (NW == RW) begin : g_full
-                                assign c = RQ_NEG[SA] == RQ_NEG[SB] ? a + b : a - b;
+                                assign c = QNEG[SA] == QNEG[SB] ? a + b : a - b;
                             end else begin : g_narrow
-                                wire [NW-1:0] s = RQ_NEG[SA] == RQ_NEG[SB] ? a[NW-1:0] + b[NW-1:0]
-                                                                          : a[NW-1:0] - b[NW-1:0];
+                                wire [NW-1:0] s = QNEG[SA] == QNEG[SB] ? a[NW-1:0] + b[NW-1:0]
+                                                                      : a[NW-1:0] - b[NW-1:0];
                                 assign c = {{(RW-NW){s[NW-1]}}, s};
                             end
                         end else begin : g_pass

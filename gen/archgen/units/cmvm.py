@@ -276,8 +276,9 @@ def _derive(p: Params, ins, outs) -> tuple:
                  for (lo, h), ng in zip(row_ranges(p.weight, xlo, xhi), neg_root)]
         acc_bits = max(signed_bits(lo, h) for lo, h in roots)
         st, st_rows = stage(p, roots, neg_root)
-        if y.quant != p.out_spec:
-            raise InternalError(f"{p.summary()}: output {y} is not out_spec {p.out_spec}")
+        o = p.out_spec
+        if (y.quant.bits, y.quant.signed, y.quant.bipolar) != (o.bits, o.signed, o.bipolar):
+            raise InternalError(f"{p.summary()}: output {y} does not carry out_spec's codes")
         levels = int(bool(pairs)) + tree + st["rq_levels"]
     else:
         acc_bits = mvu.acc_width(*p.acc_range(q), y.quant)
