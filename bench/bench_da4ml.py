@@ -73,6 +73,7 @@ class Design:
     cells: dict = field(default_factory=dict)
     sim_cycles: int | None = None  # measured in Icarus (da4ml)
     wrong: int = 0  # outputs that differ from the golden model in Icarus (da4ml)
+    estimated: bool = False  # the resources are archgen's analytic estimate, not yosys
 
 
 def archgen_design(ly, out: Path) -> Design:
@@ -251,6 +252,9 @@ def main():
     ap.add_argument("--part", default="xcvu9p", help="sets yosys's -family (default xcvu9p: xcup)")
     ap.add_argument("--layers", nargs="*", help="only these cmvm layers (node names)")
     ap.add_argument("--no-synth", action="store_true", help="Icarus and adder counts only")
+    ap.add_argument("--archgen-estimate", action="store_true",
+                    help="archgen's columns from its analytic model, not yosys (yosys takes "
+                         "over 15 minutes to elaborate a large cmvm.v)")
     ap.add_argument("--whole", action="store_true",
                     help="also the four cmvm units chained in one da4ml module")
     ap.add_argument("--keep", type=Path, help="write the generated RTL here (else a temp dir)")
@@ -291,7 +295,9 @@ def main():
         for d4, comb in d4s:
             simulate(ly.name, [ly.node.op], ly.ins[0].quant, d4, comb, out / d4.top, seed=i)
             if not args.no_synth:
-                if not ag.cells:
+                if args.archgen_estimate:
+                    ag.estimated = True
+                elif not ag.cells:
                     synth(ag, family, cache_root() / "synth")
                 synth(d4, family, cache_root() / "synth")
             rows.append((ly, ag, d4))
@@ -307,23 +313,32 @@ def main():
         if not args.no_synth:
             synth(d4, family, cache_root() / "synth")
         whole = (units, d4)
-    print_table(rows, args, family, da4ml.__version__, whole)
+    print_table(rows, args, family, da4ml.__version__, hw, whole)
 
 
-def print_table(rows, args, family, version, whole=None):
+def print_table(rows, args, family, version, hw, whole=None):
     from archgen.estimate.synth import FLAGS, counts
 
     print(f"jet MLP {JET.name}, strategy latency; da4ml {version}; "
           + ("no synthesis" if args.no_synth else
-             f"yosys synth_xilinx -family {family} {' '.join(FLAGS)}"))
+             f"yosys synth_xilinx -family {family} {' '.join(FLAGS)}")
+          + ("; archgen's columns: its analytic estimate" if args.archgen_estimate else ""))
     print(f"{'layer':16s} {'K->N':>6s} | {'archgen LUT':>11s} {'FF':>6s} {'CARRY4':>6s} {'DSP':>3s} "
           f"{'cyc':>3s} {'adders':>6s} | {'da4ml':15s} {'LUT':>6s} {'FF':>6s} {'CARRY4':>6s} "
           f"{'DSP':>3s} {'cyc':>3s} {'adders':>6s} {'exact':>5s} | {'LUT ratio':>9s}")
+    estimates = {}
+    if any(ag.estimated for _, ag, _ in rows):
+        from archgen.estimate.model import estimate
+
+        est = estimate(hw, get_part(args.part))
+        estimates = {e.name: e.cost.rounded() for e in est.layers}
     tot = {"a": dict.fromkeys(("LUT", "FF", "CARRY4", "DSP", "adders"), 0)}
     tot["d"] = dict(tot["a"])
     seen = set()
     for ly, ag, d4 in rows:
         a, b = counts(ag.cells) if ag.cells else {}, counts(d4.cells) if d4.cells else {}
+        if ag.estimated:  # the analytic model of units/cmvm.py (resources())
+            a = estimates[ly.name]
         shape = f"{ly.hw['cols']}->{ly.hw['rows']}"
 
         def f(c, key):
