@@ -310,7 +310,7 @@ def main():
         print(f"whole MLP: archgen {sum(ly.hw['adders'] for ly in units)} adders in "
               f"{len(units)} units, da4ml {d4.adders}", file=sys.stderr)
         simulate("whole MLP", ops, units[0].ins[0].quant, d4, comb, out, seed=len(units))
-        if not args.no_synth:
+        if not args.no_synth and not d4.wrong:  # resources of a wrong circuit would mislead
             synth(d4, family, cache_root() / "synth")
         whole = (units, d4)
     print_table(rows, args, family, da4ml.__version__, hw, whole)
