@@ -3,6 +3,7 @@ archgen's yosys flow (estimate/synth.py: synth_xilinx, the same flags, its cache
 table; asserts nothing (the numbers go to the README, "Against da4ml").
 
     .venv/bin/python bench/bench_da4ml.py [--part xcvu9p] [--layers NAME ...] [--no-synth]
+                                          [--whole] [--archgen-estimate] [--keep DIR]
 
 da4ml (PyPI, the ``bench`` extra: ``pip install -e .[bench]``) is given each cmvm unit of the
 jet-tagging MLP (tests/fixtures/mlp_w6a6.onnx, ``strategy="latency"``) as the same integers
