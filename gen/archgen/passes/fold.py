@@ -51,12 +51,7 @@ class _Layer:
         y = graph.tensors[node.outputs[0]]
         self.depthwise = isinstance(op, vvu.Params)
         self.conv = False
-        if isinstance(op, synapse.Params):  # event-driven: folds like an mvu
-            n, k = op.weight.shape
-            self.pe_choices, self.simd_choices = divisors(n), divisors(k)
-            self.rows, self.cols, self.simd_of = n, k, k
-            self.vectors = 1
-        elif isinstance(op, mvu.Params):
+        if isinstance(op, (synapse.Params, mvu.Params)):  # a synapse folds like an mvu
             n, k = op.weight.shape
             prod = graph.producer(node.inputs[0])
             self.conv = prod is not None and isinstance(prod.op, (swg.Params, dswg.Params))
@@ -81,7 +76,7 @@ class _Layer:
 
     def cycles(self, pe: int, simd: int) -> int:
         if isinstance(self.node.op, synapse.Params):  # worst case: every input spikes
-            return max(self.cols // simd, (self.cols + 1) * (self.rows // pe))
+            return self.vectors * max(self.cols // simd, (self.cols + 1) * (self.rows // pe))
         if isinstance(self.node.op, mvu.Params):
             return self.vectors * (self.rows // pe) * (self.cols // simd)
         if self.depthwise:  # every tap of every channel group is one beat
@@ -91,7 +86,7 @@ class _Layer:
     def check(self, pe: int, simd: int) -> None:
         name = self.node.name
         if pe not in self.pe_choices:
-            what = "outputs" if isinstance(self.node.op, mvu.Params) else "channels"
+            what = "outputs" if isinstance(self.node.op, (mvu.Params, synapse.Params)) else "channels"
             raise ConfigError(f"layers.{name}.pe: {pe} does not divide the {self.rows} {what} "
                               f"(divisors: {', '.join(map(str, self.pe_choices))})")
         if simd not in self.simd_choices:
