@@ -25,8 +25,9 @@ def spec(kind: str) -> QuantSpec:
     return QuantSpec(bits=int(kind[1:]), signed=kind[0] == "i")
 
 
-def layer(rows, cols, pe, simd, wk, seed=0):
-    """(op, ins, outs) of a random synapse layer."""
+def layer(rows, cols, pe, simd, wk, seed=0, positions=()):
+    """(op, ins, outs) of a random synapse layer; ``positions``: the vectors of a frame
+    (a convolution's output positions), one vector when empty."""
     rng = np.random.default_rng(seed)
     wq = spec(wk)
     if wq.bipolar:
@@ -34,7 +35,7 @@ def layer(rows, cols, pe, simd, wk, seed=0):
     else:
         w = rng.integers(wq.lo, wq.hi + 1, size=(rows, cols), dtype=np.int64)
     op = synapse.Params(w, wq, pe=pe, simd=simd)
-    x = Tensor("s", (cols,), SPIKE)
+    x = Tensor("s", tuple(positions) + (cols,), SPIKE)
     ((shape, q),) = op.infer([x])
     return op, [x], [Tensor("y", shape, q)]
 
@@ -113,10 +114,27 @@ def test_synapse_verilator(tmp_path, name, density, rom):
     _check(tmp_path, "verilator", name, density, rom=rom, seed=3)
 
 
+@pytest.mark.parametrize("simulator", ["icarus", pytest.param("verilator", marks=pytest.mark.slow)])
+def test_synapse_vectors_per_frame(tmp_path, simulator):
+    """A convolution's synapse: 2x3 windows per frame, tlast on the last one's last beat;
+    a frame takes the sum over its vectors of max(SF, (nnz + 1) * NF)."""
+    op, ins, outs = layer(6, 12, 2, 3, "i4", seed=5, positions=(2, 3))
+    rng = np.random.default_rng(11)
+    nnz = [0, 3, 12, 1, 6, 0]  # the measured frames' spike counts, window by window
+    fixed = [np.stack([frame(rng, 12, n) for n in nnz]).reshape(2, 3, 12) for _ in range(3)]
+    rand = [(rng.random((2, 3, 12)) < d).astype(np.int64) for d in DENSITIES for _ in range(2)]
+    xs = np.stack(fixed + rand)
+    res = run_unit(tmp_path, simulator, op, ins, outs, [xs], frames=len(xs), stall=0.3, seed=2)
+    d = synapse.derive(op, ins, outs)
+    assert d["vectors"] == 6 and d["cycles"] == 6 * (12 + 1) * 3
+    assert res["interval_cycles"] == synapse.frame_cycles(d, nnz) == sum(
+        max(4, (n + 1) * 3) for n in nnz)
+
+
 def test_synapse_lint(tmp_path):
     for i, name in enumerate(CASES):
         for rom in (False, True):
-            op, ins, outs = layer(*CASES[name])
+            op, ins, outs = layer(*CASES[name], positions=(3,) if i % 2 else ())
             files = verilog.layer_files(f"l{i}", op, ins, outs, rom_bits=0 if rom else 1 << 30)
             assert any(f.endswith(".mem") for f in files) == rom
             for fname, text in files.items():
@@ -159,7 +177,7 @@ def test_synapse_weight_words():
 
 @pytest.mark.synth
 def test_synapse_synth(tmp_path):
-    op, ins, outs = layer(32, 64, 4, 8, "i8")
+    op, ins, outs = layer(32, 64, 4, 8, "i8", positions=(16,))  # a convolution's 16 windows
     files = verilog.layer_files("dut", op, ins, outs, rom_bits=0)  # weights from the .mem file
     for fname, text in files.items():
         (tmp_path / fname).write_text(text)

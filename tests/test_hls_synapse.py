@@ -34,3 +34,14 @@ def test_synapse_header_weight_storage():
     op, ins, outs = layer(8, 512, 1, 8, "i8")  # 4096 words of 8 bits
     text = hls.layer_files("deep", op, ins, outs)["deep.h"]
     assert "impl=bram" in text and text.count('ap_uint<WW>("') == 512 * 8
+
+
+def test_synapse_csim_vectors_per_frame(tmp_path):
+    """A convolution's synapse: 2x3 windows per frame, each walked on its own."""
+    import numpy as np
+
+    op, ins, outs = layer(6, 12, 2, 3, "i4", seed=5, positions=(2, 3))
+    rng = np.random.default_rng(12)
+    xs = np.stack([(rng.random((2, 3, 12)) < d).astype(np.int64)
+                   for d in (0.0, 0.05, 0.3, 1.0) for _ in range(2)])
+    assert run_kernel(tmp_path, op, ins, outs, [xs], frames=len(xs)) == ""

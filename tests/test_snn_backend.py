@@ -20,10 +20,11 @@ from cellsim import lint, need, need_yosys
 
 FIX = Path(__file__).parent / "fixtures"
 T = 20
-# folding for short simulations: the conv layer's 4 outputs x 2 channels per cycle
-LAYERS = {"snn_conv": {"t_0": {"pe": 4, "simd": 2}, "t_4": {"pe": 10, "simd": 4}}}
+# folding of the conv fixture: windows of 2 channels per beat into the event-driven synapse,
+# one output channel per cycle (4 cycles per spike)
+LAYERS = {"snn_conv": {"t_0": {"pe": 1, "simd": 2}, "t_4": {"pe": 10, "simd": 4}}}
 # cycles per step with dense synapses (mvu: every input every step; the bottleneck layer)
-DENSE_CYCLES = {"snn_dense": 16 * 24, "snn_conv": 8 * 8 * 9, "snn_cuba": 16 * 12}
+DENSE_CYCLES = {"snn_dense": 16 * 24, "snn_conv": 8 * 8 * 9 * 4, "snn_cuba": 16 * 12}
 
 
 def _data(name):
@@ -36,9 +37,10 @@ def _model(name, synapse="event"):
                         layers=LAYERS.get(name, {}))
 
 
-def _event_cycles(model, x) -> float:
-    """Mean cycles per step of the slowest event-driven synapse on these spikes: a step
-    with nnz input spikes takes max(K/SIMD, (nnz + 1) * N/PE) cycles (units/synapse.py)."""
+def _event_cycles(model, x) -> np.ndarray:
+    """Cycles of each step at the slowest event-driven synapse on these spikes: a vector
+    (a dense layer's input, a convolution's window) with nnz spikes takes
+    max(K/SIMD, (nnz + 1) * N/PE) cycles, a step the sum over its vectors."""
     from archgen import golden
 
     hw = plan(model.graph)
@@ -49,15 +51,16 @@ def _event_cycles(model, x) -> float:
         op = ly.node.op
         if op.kind() == "synapse":
             n, k = op.weight.shape
-            nnz = env[ly.node.inputs[0]].reshape(len(frames), -1).sum(axis=1)
-            worst = np.maximum(worst, np.maximum(k // op.simd, (nnz + 1) * (n // op.pe)))
+            nnz = env[ly.node.inputs[0]].reshape(len(frames), -1, k).sum(axis=2)
+            per_vector = np.maximum(k // op.simd, (nnz + 1) * (n // op.pe))
+            worst = np.maximum(worst, per_vector.sum(axis=1))
     return worst
 
 
 @pytest.mark.sim
 @pytest.mark.parametrize("name,simulator", [
-    ("snn_conv", "verilator"), ("snn_dense", "icarus"), ("snn_cuba", "icarus"),
-    pytest.param("snn_dense", "verilator", marks=pytest.mark.slow),
+    ("snn_conv", "verilator"), ("snn_dense", "verilator"), ("snn_cuba", "icarus"),
+    pytest.param("snn_dense", "icarus", marks=pytest.mark.slow),
     pytest.param("snn_conv", "icarus", marks=pytest.mark.slow)])
 def test_rtl_equals_golden_and_snntorch(tmp_path, name, simulator):
     need(simulator)
@@ -70,27 +73,34 @@ def test_rtl_equals_golden_and_snntorch(tmp_path, name, simulator):
     rep = json.loads((tmp_path / "p" / "reports" / "sim.json").read_text())
     assert rep["mismatches"] == 0 and rep["time_steps"] == T and rep["samples"] == 2
     est = estimate(plan(model.graph), get_part("xc7z020")).interval
-    if name == "snn_conv":  # convolution synapses are dense: the analytic interval exactly
-        assert rep["cycles_per_step"] == est == DENSE_CYCLES[name]
-    else:  # event-driven: the measured steps follow the spike counts, well under dense
-        per_step = _event_cycles(model, x[:, :1])
-        assert rep["cycles_per_step"] <= est  # the estimate is the worst case
-        assert abs(rep["cycles_per_step"] - per_step[1:].mean()) <= 2
-        assert rep["cycles_per_step"] < 0.6 * DENSE_CYCLES[name]
+    # event-driven (dense and convolution synapses): the measured steps follow the spike
+    # counts, well under dense
+    assert [n.op.kind() for n in model.graph.nodes].count("synapse") >= 1
+    per_step = _event_cycles(model, x[:, :1])
+    assert rep["cycles_per_step"] <= est  # the estimate is the worst case
+    assert abs(rep["cycles_per_step"] - per_step[1:].mean()) <= 2
+    assert rep["cycles_per_step"] < 0.6 * DENSE_CYCLES[name]
     assert rep["cycles_per_sample"] == pytest.approx(T * rep["cycles_per_step"])
 
 
 @pytest.mark.sim
-def test_dense_synapse_option(tmp_path):
+@pytest.mark.parametrize("name,layers,cycles", [
+    ("snn_cuba", {}, DENSE_CYCLES["snn_cuba"]),
+    # the conv layer's 4 outputs x 2 channels per cycle: 9 beats per window
+    ("snn_conv", {"t_0": {"pe": 4, "simd": 2}, "t_4": {"pe": 10, "simd": 4}}, 8 * 8 * 9)])
+def test_dense_synapse_option(tmp_path, name, layers, cycles):
     """snn.synapse: dense keeps the mvu (every input every step): the analytic interval."""
     need("icarus")
-    x, y = _data("snn_cuba")
-    model = _model("snn_cuba", synapse="dense")
-    assert [n.op.kind() for n in model.graph.nodes].count("mvu") == 2
+    x, y = _data(name)
+    model = archgen.load(FIX / f"{name}.nir", snn={"time_steps": T, "synapse": "dense"},
+                         layers=layers)
+    kinds = [n.op.kind() for n in model.graph.nodes]
+    assert kinds.count("mvu") == 2 and "synapse" not in kinds
     got = model.simulate(x[:, :1], simulator="icarus", project_dir=tmp_path / "p")
     assert np.array_equal(got, y[:, :1])
     rep = json.loads((tmp_path / "p" / "reports" / "sim.json").read_text())
-    assert rep["cycles_per_step"] == DENSE_CYCLES["snn_cuba"]
+    est = estimate(plan(model.graph), get_part("xc7z020")).interval
+    assert rep["cycles_per_step"] == est == cycles
 
 
 @pytest.mark.parametrize("name", ["snn_dense", "snn_conv", "snn_cuba"])
@@ -108,7 +118,7 @@ def test_csim_equals_golden_and_snntorch(tmp_path, name):
 
 @pytest.mark.sim
 def test_generated_snn_rtl_is_lint_clean(tmp_path):
-    for name in ("snn_dense", "snn_cuba"):
+    for name in ("snn_dense", "snn_cuba", "snn_conv"):
         d = tmp_path / name
         from archgen.project import write_project
 

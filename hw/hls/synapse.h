@@ -2,13 +2,13 @@
 // skipping the zero spikes; the HLS twin of hw/rtl/synapse.v, computing what
 // gen/archgen/units/synapse.py golden() computes.
 //
-// For every frame (one time step) of COLS spike bits s[k] and every row n of the ROWS x COLS
-// weight matrix W:
+// For every vector of COLS spike bits s[k] and every row n of the ROWS x COLS weight matrix W:
 //     acc[n] = sum_k W[n, k] * s[k]                       (modulo 2^ACC_BITS)
 // ACC_BITS holds the exact result range, so the modulo arithmetic of the ap_int types is
-// exact on every output.
+// exact on every output.  A frame (one time step) is VECTORS vectors: 1 for a dense synapse,
+// one per output position (a window) for a convolution.
 //
-// Two processes in a dataflow region, so the receive of the next frame overlaps the compute
+// Two processes in a dataflow region, so the receive of the next vector overlaps the compute
 // and emit of this one (the RTL's second mask register is the stream between them):
 //   receive: SF = COLS/SIMD beats of SIMD spike bits (spike s of a beat at bit s) shifted
 //            into a COLS-bit mask, one beat per cycle;
@@ -21,7 +21,7 @@
 // The accumulators are the process's state (static, zero at start, cleared by the emit).
 //
 // Config C (a layer header's struct, all static const int; flags are 0/1):
-//   ROWS, COLS, PE, SIMD, NF, SF, W_BITS, W_SIGNED, W_BIPOLAR, ACC_BITS, IN_W (= SIMD),
+//   ROWS, COLS, PE, SIMD, NF, SF, VECTORS, W_BITS, W_SIGNED, W_BIPOLAR, ACC_BITS, IN_W (= SIMD),
 //   OUT_W (= PE*ACC_BITS), WW (= PE*W_BITS), DEPTH (= COLS*NF);
 //   static ap_uint<WW> weight(int addr).
 // COLS is at most AP_INT_MAX_W (1024 unless defined before the first ap_int.h include): the
@@ -34,13 +34,13 @@
 namespace archgen {
 namespace synapse_detail {
 
-// The spike bits of one frame into a mask: each beat shifts in at the top, so after SF
-// beats spike k is bit k.
+// The spike bits of each vector of a frame into a mask: each beat shifts in at the top, so
+// after SF beats spike k is bit k.
 template <class C>
 void receive(hls::stream<ap_uint<C::IN_W> > &in, hls::stream<ap_uint<C::COLS> > &masks) {
 #pragma HLS INLINE off
     ap_uint<C::COLS> mask = 0;
-    for (int sf = 0; sf < C::SF; sf++) {
+    for (int i = 0; i < C::VECTORS * C::SF; i++) {
 #pragma HLS PIPELINE II=1
         const ap_uint<C::IN_W> beat = in.read();
         if (C::SF == 1) {
@@ -49,8 +49,8 @@ void receive(hls::stream<ap_uint<C::IN_W> > &in, hls::stream<ap_uint<C::COLS> > 
             mask = mask >> C::SIMD;
             mask.range(C::COLS - 1, C::COLS - C::SIMD) = beat;
         }
+        if (i % C::SF == C::SF - 1) masks.write(mask);
     }
-    masks.write(mask);
 }
 
 // The index of the one set bit of a one-hot word (0 for 0): OR of the indices of set bits.
@@ -65,11 +65,11 @@ int onehot_index(const ap_uint<W> &onehot) {
     return k;
 }
 
-// Walk the set bits of one frame's mask, then emit and clear the accumulators.
+// Walk the set bits of one vector's mask, then emit and clear the accumulators.
 template <class C>
-void walk(hls::stream<ap_uint<C::COLS> > &masks, hls::stream<ap_uint<C::OUT_W> > &out) {
+void walk_vector(hls::stream<ap_uint<C::COLS> > &masks, hls::stream<ap_uint<C::OUT_W> > &out) {
 #pragma HLS INLINE off
-    // the state across frames: zero at start, every group cleared as it is emitted
+    // the state across vectors: zero at start, every group cleared as it is emitted
     static ap_int<C::ACC_BITS> acc[C::NF][C::PE];
 #pragma HLS ARRAY_PARTITION variable=acc complete dim=2
 #pragma HLS BIND_STORAGE variable=acc type=ram_2p impl=lutram
@@ -106,9 +106,16 @@ void walk(hls::stream<ap_uint<C::COLS> > &masks, hls::stream<ap_uint<C::OUT_W> >
     }
 }
 
+// Each vector of a frame.
+template <class C>
+void walk(hls::stream<ap_uint<C::COLS> > &masks, hls::stream<ap_uint<C::OUT_W> > &out) {
+#pragma HLS INLINE off
+    for (int v = 0; v < C::VECTORS; v++) walk_vector<C>(masks, out);
+}
+
 }  // namespace synapse_detail
 
-// One frame: SF beats of spikes in, NF beats of accumulators out.
+// One frame: VECTORS * SF beats of spikes in, VECTORS * NF beats of accumulators out.
 template <class C>
 void synapse(hls::stream<ap_uint<C::IN_W> > &in, hls::stream<ap_uint<C::OUT_W> > &out) {
 #pragma HLS INLINE off

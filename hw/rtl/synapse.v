@@ -1,12 +1,14 @@
 // synapse: event-driven synaptic accumulation, the dense arithmetic of spiking layers,
 // skipping the zero spikes.
 //
-// For every frame (one time step) of COLS spike bits s[k] and every row n of the ROWS x COLS
-// weight matrix W:
+// For every vector of COLS spike bits s[k] and every row n of the ROWS x COLS weight matrix W:
 //     acc[n] = sum_k W[n, k] * s[k]                       (modulo 2^ACC_BITS)
 // ACC_BITS holds the exact result range, so the modulo arithmetic is exact on every output.
+// A frame (one time step) is VECTORS vectors: 1 for a dense synapse, one per output position
+// for a convolution (each a window of the sliding-window generator); tlast marks the last
+// beat of a frame.
 //
-// Three phases per frame:
+// Three phases per vector:
 //   receive: SF = COLS/SIMD beats of SIMD spike bits (spike s of a beat at s_axis_tdata[s])
 //            are written into the receiving mask, one beat per cycle;
 //   compute: once the engine is free the mask moves to the walked mask; a priority encoder
@@ -17,9 +19,9 @@
 //   emit:    when the walked mask is empty, NF beats of PE accumulators leave (row g*PE + p
 //            at m_axis_tdata[p*ACC_BITS +: ACC_BITS], tlast on the last), each group cleared
 //            as it is read.
-// The receive of the next frame overlaps the compute and emit of this one, so in steady
-// state a frame with nnz spikes takes max(SF, (nnz + 1) * NF) cycles (a frame without
-// spikes: NF, the emit).  s_axis_tready falls only while a complete frame waits for the
+// The receive of the next vector overlaps the compute and emit of this one, so in steady
+// state a vector with nnz spikes takes max(SF, (nnz + 1) * NF) cycles (a vector without
+// spikes: NF, the emit).  s_axis_tready falls only while a complete vector waits for the
 // engine.
 //
 // Accumulators: one register of PE*ACC_BITS when NF = 1, else a memory of NF words of
@@ -42,6 +44,7 @@ module synapse #(
     parameter integer COLS = 4,        // K: columns of W, spikes per frame; a multiple of SIMD
     parameter integer PE = 1,          // rows per output beat (accumulators updated per cycle), >= 1
     parameter integer SIMD = 1,        // spikes per input beat, >= 1
+    parameter integer VECTORS = 1,     // vectors per frame, >= 1
     parameter integer W_BITS = 8,      // weight bits, >= 1 (1 when W_BIPOLAR)
     parameter integer W_SIGNED = 1,    // 1: weights are two's complement, 0: unsigned
     parameter integer W_BIPOLAR = 0,   // 1: weights are bipolar (W_BITS = 1)
@@ -91,11 +94,15 @@ module synapse #(
     localparam [SFW-1:0] SF_LAST = SF_LAST_I[SFW-1:0];
     localparam [NFW-1:0] NF_LAST = NF_LAST_I[NFW-1:0];
     localparam [AW-1:0]  NF_A = NF[AW-1:0];
+    localparam integer VW = cw(VECTORS);
+    localparam integer V_LAST_I = VECTORS - 1;
+    localparam [VW-1:0]  V_LAST = V_LAST_I[VW-1:0];
 
     initial begin
         if (ROWS < 1 || COLS < 1) $error("synapse %m: ROWS=%0d and COLS=%0d must be >= 1", ROWS, COLS);
         if (PE < 1 || ROWS % PE != 0) $error("synapse %m: PE=%0d must divide ROWS=%0d", PE, ROWS);
         if (SIMD < 1 || COLS % SIMD != 0) $error("synapse %m: SIMD=%0d must divide COLS=%0d", SIMD, COLS);
+        if (VECTORS < 1) $error("synapse %m: VECTORS=%0d must be >= 1", VECTORS);
         if (W_BITS < 1 || ACC_BITS < 1) $error("synapse %m: W_BITS=%0d, ACC_BITS=%0d must be >= 1", W_BITS, ACC_BITS);
         if (W_BIPOLAR != 0 && W_BITS != 1) $error("synapse %m: bipolar weights need W_BITS=1, not %0d", W_BITS);
         if (W_BIPOLAR != 0 && ACC_BITS < 2) $error("synapse %m: bipolar weights need ACC_BITS >= 2, not %0d", ACC_BITS);
@@ -269,7 +276,9 @@ module synapse #(
     wire          acc_we = en && v2;
     reg  [AB-1:0] o_data;
     reg           o_valid, o_last;
+    reg  [VW-1:0] ov;        // the emitted vector's index in its frame
     wire          skid_ready;
+    wire          o_vec = v2 && zero2 && out2 && last2;  // the last beat of a vector
 
     assign en = !o_valid || skid_ready;
 
@@ -311,14 +320,19 @@ module synapse #(
     endgenerate
 
     always @(posedge aclk) begin
-        if (!aresetn) o_valid <= 1'b0;
-        else if (en) o_valid <= v2 && zero2 && out2;
+        if (!aresetn) begin
+            o_valid <= 1'b0;
+            ov      <= {VW{1'b0}};
+        end else if (en) begin
+            o_valid <= v2 && zero2 && out2;
+            if (o_vec) ov <= ov == V_LAST ? {VW{1'b0}} : ov + 1'b1;
+        end
     end
 
     always @(posedge aclk) begin
         if (en) begin
             o_data <= acc_rd;
-            o_last <= last2;
+            o_last <= last2 && ov == V_LAST;
         end
     end
 

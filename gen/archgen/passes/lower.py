@@ -83,9 +83,7 @@ def _lower_dense(node, op: ops.Dense, g: Graph, config, fresh):
     x = g.tensors[node.inputs[0]]
     acc = g.tensors[node.outputs[0]].quant
     q = x.quant
-    spikes = q.bits == 1 and not q.signed and not q.bipolar and not q.has_zero_point
-    into_neurons = any(isinstance(u.op, lif.Params) for u in g.consumers(node.outputs[0]))
-    if spikes and into_neurons and config.snn.synapse == "event":
+    if _event_synapse(node, g, config):
         p = synapse.Params(op.weight, op.weight_spec, acc.scale)
     elif config.strategy == "latency":  # fully parallel shift-add adder graphs, no multiplier
         p = cmvm.Params(op.weight, q.zero_point[0], op.weight_spec, acc.scale,
@@ -95,7 +93,18 @@ def _lower_dense(node, op: ops.Dense, g: Graph, config, fresh):
     return [Node(node.name, p, node.inputs, node.outputs)], {}
 
 
+def _event_synapse(node, g: Graph, config) -> bool:
+    """A synapse of spikes (0/1 codes) into a neuron layer, with ``snn.synapse: event``."""
+    q = g.tensors[node.inputs[0]].quant
+    spikes = q.bits == 1 and not q.signed and not q.bipolar and not q.has_zero_point
+    into_neurons = any(isinstance(u.op, lif.Params) for u in g.consumers(node.outputs[0]))
+    return spikes and into_neurons and config.snn.synapse == "event"
+
+
 def _lower_conv(node, op: ops.Conv, g: Graph, config, fresh):
+    """Conv -> swg (the sliding-window generator) + mvu, or vvu when depthwise; a
+    convolution of spikes into a neuron layer -> swg + the event-driven synapse, which walks
+    each window's set bits (``snn.synapse: event``)."""
     _check_weights(node, op)
     x = g.tensors[node.inputs[0]]
     if not op.channels_last:
@@ -107,7 +116,8 @@ def _lower_conv(node, op: ops.Conv, g: Graph, config, fresh):
     win_name = fresh(node.outputs[0] + "_win")
     acc_scale = g.tensors[node.outputs[0]].quant.scale
     depthwise = op.group == c and o == c and ig == 1
-    if depthwise:
+    event = _event_synapse(node, g, config)
+    if depthwise and not event:
         w = op.weight.reshape(o, kprod)
         unit = vvu.Params(w, zx, op.weight_spec, acc_scale)
     else:
@@ -118,7 +128,10 @@ def _lower_conv(node, op: ops.Conv, g: Graph, config, fresh):
             blk = op.weight[gi * og:(gi + 1) * og]  # (og, ig, *K)
             full[gi * og:(gi + 1) * og, ..., gi * ig:(gi + 1) * ig] = np.moveaxis(blk, 1, -1)
         w = full.reshape(o, -1)
-        unit = mvu.Params(w, zx, op.weight_spec, acc_scale)
+        if event:
+            unit = synapse.Params(w, op.weight_spec, acc_scale)
+        else:
+            unit = mvu.Params(w, zx, op.weight_spec, acc_scale)
     gen = swg.Params(op.kernel, op.strides, op.pads, op.dilations, zx, 1)
     shape, spec = gen.infer([x])[0]
     win = Tensor(win_name, shape, spec)

@@ -3,9 +3,11 @@ exact integers, skipping the zero spikes.
 
 The same sums as mvu's golden() on 0/1 inputs without a zero point; what differs is the
 hardware's schedule.  A frame is one time step of a spiking layer (the neuron layer,
-units/lif.py, takes the accumulators as its input currents).
+units/lif.py, takes the accumulators as its input currents): one vector for a dense synapse,
+one per output position for a convolution (the sliding-window generator, units/swg.py, feeds
+each position's window of kh*kw*C spikes as a vector, and the synapse skips its zeros).
 
-Hardware (hw/rtl/synapse.v, hw/hls/synapse.h), three phases per frame:
+Hardware (hw/rtl/synapse.v, hw/hls/synapse.h), three phases per vector:
 
 * receive: the K spike bits arrive in SF = K/SIMD beats into a mask register;
 * compute: a priority encoder walks the set bits of the mask, lowest first; for each
@@ -14,9 +16,9 @@ Hardware (hw/rtl/synapse.v, hw/hls/synapse.h), three phases per frame:
   per spike, none for a zero spike;
 * emit: NF beats of PE accumulators, each cleared as it leaves.
 
-The receive of the next frame overlaps the compute and emit of this one (a second mask
-register), so a frame with nnz spikes takes max(SF, (nnz + 1) * NF) cycles in steady
-state: ``cycles`` is the worst case, every spike set.
+The receive of the next vector overlaps the compute and emit of this one (a second mask
+register), so a vector with nnz spikes takes max(SF, (nnz + 1) * NF) cycles in steady
+state: ``cycles`` is the worst case of a frame, every spike set.
 """
 
 from __future__ import annotations
@@ -105,11 +107,13 @@ def weight_words(w: np.ndarray, spec: QuantSpec, pe: int) -> list:
     return mvu_weight_words(np.asarray(w).T.reshape(-1, 1), spec, pe, 1)
 
 
-def frame_cycles(d: dict, nnz: int) -> int:
-    """Cycles of a frame with ``nnz`` spikes in steady state (frames back to back, no
-    stalls): the compute and emit, (nnz + 1) * NF, or the receive of the next frame's SF
+def frame_cycles(d: dict, nnz) -> int:
+    """Cycles of a frame whose vectors have ``nnz`` spikes each (an int for one vector, or
+    a sequence, one per vector) in steady state (vectors back to back, no stalls): per
+    vector the compute and emit, (nnz + 1) * NF, or the receive of the next vector's SF
     beats when that is longer."""
-    return max(d["sf"], (nnz + 1) * d["nf"])
+    nnz = np.atleast_1d(np.asarray(nnz, dtype=np.int64))
+    return int(np.maximum(d["sf"], (nnz + 1) * d["nf"]).sum())
 
 
 def derive(p: Params, ins, outs) -> dict:
@@ -117,12 +121,11 @@ def derive(p: Params, ins, outs) -> dict:
     n, k = p.weight.shape
     nf, sf = _folds(p)
     check_spikes(x)
-    if int(np.prod(x.shape[:-1], dtype=np.int64)) != 1:
-        raise InternalError(f"{p.summary()}: one spike vector per frame, got {x.shape}")
+    vectors = int(np.prod(x.shape[:-1], dtype=np.int64))
     acc_bits = acc_width(*p.acc_range(), y.quant)
     w = p.weight_spec
     return {"rows": n, "cols": k, "pe": p.pe, "simd": p.simd, "nf": nf, "sf": sf,
-            "w_bits": w.bits, "w_signed": w.signed, "w_bipolar": w.bipolar,
+            "vectors": vectors, "w_bits": w.bits, "w_signed": w.signed, "w_bipolar": w.bipolar,
             "acc_bits": acc_bits, "acc_signed": y.quant.signed,
             "in_lanes": [p.simd], "out_lanes": [p.pe],
             "in_width": p.simd, "out_width": p.pe * acc_bits,
@@ -131,10 +134,12 @@ def derive(p: Params, ins, outs) -> dict:
             # accumulators: a register for NF = 1, else a distributed RAM of NF words
             "acc_words": nf, "acc_word_bits": p.pe * acc_bits,
             "receive_cycles": sf, "cycles_per_spike": nf, "emit_cycles": nf,
-            # worst case per frame (every spike set); a frame of nnz spikes takes
-            # frame_cycles(d, nnz) = max(sf, (nnz + 1) * nf)
-            "cycles": max(sf, (k + 1) * nf),
-            # first input beat to last output beat: sf + (nnz + 1) * nf + pipeline_cycles
+            # worst case per frame (every spike set); a frame whose vectors have nnz
+            # spikes takes frame_cycles(d, nnz) = sum of max(sf, (nnz + 1) * nf)
+            "cycles_per_vector": max(sf, (k + 1) * nf),
+            "cycles": vectors * max(sf, (k + 1) * nf),
+            # first input beat to last output beat of a vector: sf + (nnz + 1) * nf +
+            # pipeline_cycles
             "pipeline_cycles": PIPELINE}
 
 
@@ -170,6 +175,7 @@ def resources(p: Params, d: dict, part):
     # address k*NF + g (a constant multiply: an adder per further one bit of NF), its
     # register, the group counter and the control (busy, pend, clearing, stage valids)
     cost += pr.adder(aw) * max(1, bin(nf).count("1")) + pr.reg(aw) + pr.counter(nf)
+    cost += pr.counter(d["vectors"])  # the vector count for tlast
     cost += Cost(LUT=12, FF=12)
     # the weight ROM with its registered read; the stage's control bits
     cost += pr.rom(depth, pe * wb) + pr.reg(max(1, pr.clog2(nf)) + 3)
