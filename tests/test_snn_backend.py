@@ -159,10 +159,16 @@ def test_cli_generate_and_sim_spike_trains(tmp_path, capsys):
     assert "--time-steps" in capsys.readouterr().err
     assert not out.exists()
     assert main(["generate", model, "-o", str(out), "--time-steps", str(T),
-                 "--backend", "verilog"]) == 0
+                 "--backend", "all"]) == 0
     assert main(["sim", str(out), "-i", str(tmp_path / "x.npy"), "-o", str(tmp_path / "y.npy"),
                  "--simulator", "icarus"]) == 0
     assert np.array_equal(np.load(tmp_path / "y.npy"), y[:, :1])
+    from hlscell import need as need_csim
+
+    need_csim()
+    assert main(["csim", str(out), "-i", str(tmp_path / "x.npy"), "-o",
+                 str(tmp_path / "c.npy")]) == 0
+    assert np.array_equal(np.load(tmp_path / "c.npy"), y[:, :1])
     capsys.readouterr()
     assert main(["sim", str(out), "-i", str(tmp_path / "x5.npy"), "-o",
                  str(tmp_path / "y5.npy"), "--simulator", "icarus"]) == 2
