@@ -3,11 +3,29 @@
 Three sources, in order of precedence:
 
 * ``layers.<name>.pe/simd`` in the config (checked: each must divide what it folds);
-* ``target_fps`` with ``clock_mhz``: the smallest folding that meets the target, FINN-style:
-  SIMD is raised first, then PE, one divisor step at a time; when some layer cannot meet
-  the target even fully parallel, the others are balanced to that slowest layer (making
-  them faster would only cost area);
+* ``target_fps`` with ``clock_mhz``: per layer, among ALL (pe, simd) divisor pairs whose
+  cycles per frame meet the budget (clock / target), the one with the least cost on
+  ``config.part``; when some layer cannot meet the target even fully parallel, the
+  budget is that slowest layer's cycles (making the others faster would only cost area);
 * otherwise 1 (fully folded: least area).
+
+The cost of a pair is the sum over LUT, FF, BRAM36 (a BRAM18 counts half) and DSP of the
+amount over the part's capacity of that kind (so a scarce kind weighs more), from the
+units' own analytic models (``resources(p, derive(p, ins, outs), part)``, as the estimate
+computes them).  Counted, for a layer at (pe, simd):
+
+* the layer's own unit (mvu, vvu, synapse, or pool with its built-in window generator);
+* the window generator (swg or dswg) in front of a convolution: its simd follows the
+  convolution's simd (a depthwise convolution's pe);
+* the single-input elementwise units after it, through each other and through reshapes
+  (thresholds, requant, argmax, lif): they take the layer's pe lanes (reduced to a divisor
+  of their channels).
+
+Not counted: the top level's plumbing (FIFOs, forks, and the width converters between a
+layer's pe lanes and the next convolution's simd), which depends on two layers' choices
+at once; elementwise units with several inputs (add, concat), whose lanes also depend on
+their other producers.  Ties go to fewer lanes (pe * simd), then to the smaller pe (the
+earlier pair in the SIMD-first order FINN raises them in); the choice is deterministic.
 
 Units without their own folding (thresholds, requant, add, concat, argmax, lif, and the
 window generators in front of a (deformable) convolution) take lanes from their streams:
@@ -25,9 +43,11 @@ import numpy as np
 
 from ..config import Config
 from ..errors import ConfigError
+from ..estimate.parts import Part, get_part
 from ..ir import Graph
 from ..units import (add, argmax, chslice, cmvm, concat, dswg, lif, mvu, pool, requant, swg,
-                     synapse, thresholds, vvu)
+                     synapse, thresholds, unit_of, vvu)
+from .lower import WIRE_OPS
 
 ELEMENTWISE = (thresholds.Params, requant.Params, add.Params, concat.Params, argmax.Params,
                lif.Params)
@@ -41,20 +61,38 @@ def _vectors(shape) -> int:
     return int(np.prod(shape[:-1], dtype=np.int64))
 
 
+def unit_cost(node, graph: Graph, part: Part):
+    """The analytic ``Cost`` of ``node`` as it stands (its op's current pe/simd)."""
+    unit = unit_of(node.op)
+    ins = [graph.tensors[i] for i in node.inputs]
+    outs = [graph.tensors[o] for o in node.outputs]
+    return unit.resources(node.op, unit.derive(node.op, ins, outs), part)
+
+
+def objective(cost, part: Part) -> float:
+    """The folding objective: the sum over LUT, FF, BRAM36 (a BRAM18 half of one) and DSP
+    of the amount over the part's capacity of that kind."""
+    return (cost.LUT / part.LUT + cost.FF / part.FF + cost.DSP / part.DSP
+            + (cost.BRAM36 + cost.BRAM18 / 2) / part.BRAM36)
+
+
 class _Layer:
-    """A foldable unit: its (pe, simd) choices and cycles per frame for each."""
+    """A foldable unit: its (pe, simd) choices, cycles per frame and cost for each."""
 
     def __init__(self, node, graph: Graph):
-        self.node = node
+        self.node, self.graph = node, graph
         op = node.op
         x = graph.tensors[node.inputs[0]]
         y = graph.tensors[node.outputs[0]]
         self.depthwise = isinstance(op, vvu.Params)
         self.conv = False
+        prod = graph.producer(node.inputs[0])
+        # the window generator in front of a convolution: its simd follows this layer's
+        self.window = prod if prod is not None and isinstance(prod.op, (swg.Params,
+                                                                        dswg.Params)) else None
         if isinstance(op, (synapse.Params, mvu.Params)):  # a synapse folds like an mvu
             n, k = op.weight.shape
-            prod = graph.producer(node.inputs[0])
-            self.conv = prod is not None and isinstance(prod.op, (swg.Params, dswg.Params))
+            self.conv = self.window is not None
             simd_of = graph.tensors[prod.inputs[0]].shape[-1] if self.conv else k
             if prod is not None and isinstance(prod.op, dswg.Params):
                 simd_of //= prod.op.offset_group  # a sampled chunk shares its offsets
@@ -73,6 +111,7 @@ class _Layer:
             self.rows, self.cols, self.simd_of = c, 1, 1
             # beats through the reduce stage: every window tap of every output pixel
             self.vectors = max(_vectors(y.shape) * k, _vectors(x.shape))
+        self._costs, self._window_costs, self._tail_costs = {}, {}, {}
 
     def cycles(self, pe: int, simd: int) -> int:
         if isinstance(self.node.op, synapse.Params):  # worst case: every input spikes
@@ -97,22 +136,73 @@ class _Layer:
             raise ConfigError(f"layers.{name}.simd: {simd} does not divide the {self.simd_of} "
                               f"{what} (divisors: {', '.join(map(str, self.simd_choices))})")
 
-    def smallest_within(self, budget: float) -> tuple:
-        """The least-parallel (pe, simd) meeting ``budget`` cycles: SIMD first, then PE."""
-        pe_i = simd_i = 0
-        while True:
-            pe, simd = self.pe_choices[pe_i], self.simd_choices[simd_i]
-            if self.cycles(pe, simd) <= budget:
-                return pe, simd
-            if simd_i + 1 < len(self.simd_choices):
-                simd_i += 1
-            elif pe_i + 1 < len(self.pe_choices):
-                pe_i += 1
-            else:
-                return pe, simd
-
     def fastest(self) -> int:
         return self.cycles(self.pe_choices[-1], self.simd_choices[-1])
+
+    def pairs(self) -> list:
+        """Every (pe, simd) choice, in the old SIMD-first order's preference among equal
+        lanes: pe ascending, then simd ascending."""
+        return [(pe, simd) for pe in self.pe_choices for simd in self.simd_choices]
+
+    def cheapest_within(self, budget: float, part: Part) -> tuple:
+        """The (pe, simd) of least ``cost`` among those meeting ``budget`` cycles (the
+        fastest when none does); ties to fewer lanes, then the smaller pe."""
+        meet = [ps for ps in self.pairs() if self.cycles(*ps) <= budget]
+        if not meet:
+            return self.pe_choices[-1], self.simd_choices[-1]
+        return min(meet, key=lambda ps: (self.cost(*ps, part), ps[0] * ps[1], ps[0]))
+
+    def cost(self, pe: int, simd: int, part: Part) -> float:
+        """``objective`` of what folding this layer at (pe, simd) puts in hardware: the unit,
+        its window generator, the elementwise units after it (see the module docstring)."""
+        key = (pe, simd)
+        if key not in self._costs:
+            op = self.node.op
+            if isinstance(op, (mvu.Params, synapse.Params)):
+                op = replace(op, pe=pe, simd=simd)
+            elif isinstance(op, vvu.Params):
+                op = replace(op, pe=pe, simd=1)
+            else:
+                op = replace(op, pe=pe)
+            c = objective(unit_cost(replace(self.node, op=op), self.graph, part), part)
+            self._costs[key] = c + self._window_cost(pe if self.depthwise else simd, part) \
+                + self._tail_cost(pe, part)
+        return self._costs[key]
+
+    def _window_cost(self, simd: int, part: Part) -> float:
+        if self.window is None:
+            return 0.0
+        if simd not in self._window_costs:
+            n = self.window
+            self._window_costs[simd] = objective(
+                unit_cost(replace(n, op=replace(n.op, simd=simd)), self.graph, part), part)
+        return self._window_costs[simd]
+
+    def _tail_cost(self, lanes: int, part: Part) -> float:
+        """The single-input elementwise units fed by this layer (through each other and
+        through reshapes), each at its stream's lanes as ``fold`` gives them."""
+        if lanes not in self._tail_costs:
+            g, total = self.graph, 0.0
+            todo = [(self.node.outputs[0], lanes)]
+            seen = set()
+            while todo:
+                t, ln = todo.pop(0)
+                for c in g.consumers(t):
+                    if c.name in seen or len(c.inputs) != 1:
+                        continue
+                    seen.add(c.name)
+                    if isinstance(c.op, WIRE_OPS):  # a reshape passes the stream on
+                        todo.extend((o, ln) for o in c.outputs)
+                        continue
+                    if (not isinstance(c.op, ELEMENTWISE)
+                            or any(g.tensors[o].quant is None for o in c.outputs)):
+                        continue
+                    k = math.gcd(ln, g.tensors[t].shape[-1])
+                    total += objective(unit_cost(replace(c, op=replace(c.op, pe=k)), g, part), part)
+                    todo.extend((o, 1 if isinstance(c.op, argmax.Params) else k)
+                                for o in c.outputs)
+            self._tail_costs[lanes] = total
+        return self._tail_costs[lanes]
 
 
 def fold(graph: Graph, config: Config) -> Graph:
@@ -120,19 +210,21 @@ def fold(graph: Graph, config: Config) -> Graph:
               if isinstance(n.op, (mvu.Params, vvu.Params, pool.Params, synapse.Params))]
     chosen = {}
     auto = [ly for ly in layers if not _configured(config, ly.node.name)]
+    auto_names = {ly.node.name for ly in auto}
     for ly in layers:
-        if ly.node.name not in {a.node.name for a in auto}:
+        if ly.node.name not in auto_names:
             lc = config.layers[ly.node.name]
             pe, simd = lc.pe or 1, lc.simd or 1
             ly.check(pe, simd)
             chosen[ly.node.name] = (pe, simd)
     if config.target_fps:
+        part = get_part(config.part)
         budget = config.clock_mhz * 1e6 / config.target_fps
         # the slowest layer bounds the interval: balance the others to it
         budget = max([budget] + [ly.fastest() for ly in auto]
                      + [layers_cycles(ly, chosen) for ly in layers if ly.node.name in chosen])
         for ly in auto:
-            chosen[ly.node.name] = ly.smallest_within(budget)
+            chosen[ly.node.name] = ly.cheapest_within(budget, part)
     else:
         for ly in auto:
             chosen[ly.node.name] = (1, 1)
