@@ -40,11 +40,12 @@ def weights(rng, rows, cols, wk, sparse=0.0) -> np.ndarray:
     return w
 
 
-def layer(rows, cols, xk, wk, zx=0, depth=2, sparse=0.0, lead=(), cse=True, seed=0):
+def layer(rows, cols, xk, wk, zx=0, depth=2, sparse=0.0, lead=(), cse=True, in_reg=True,
+          seed=0):
     """(op, ins, outs) of a random cmvm layer (``sparse`` may be the weight matrix)."""
     rng = np.random.default_rng(seed)
     w = np.asarray(sparse) if np.ndim(sparse) else weights(rng, rows, cols, wk, sparse)
-    op = cmvm.Params(w, zx, spec(wk), depth=depth, cse=cse)
+    op = cmvm.Params(w, zx, spec(wk), depth=depth, cse=cse, in_register=in_reg)
     x = Tensor("x", tuple(lead) + (cols,), spec(xk))
     ((shape, q),) = op.infer([x])
     return op, [x], [Tensor("y", shape, q)]
@@ -188,10 +189,15 @@ CASES = {
     # plain CSD (no shared pairs)
     "csd-6x8-i6i6-d1": (6, 8, "i6", "i6", 0, 1, 0.0, (), False),
     "csd-sparse-10x12-d3": (10, 12, "u4", "i8", 3, 3, 0.6, (), False),
+    # no input register (fed by another unit's output register): one stage less
+    "noreg-1x1-d1": (1, 1, "i4", "i4", 0, 1, 0.0, (), True, False),
+    "noreg-6x8-u6i6-d2": (6, 8, "u6", "i6", 0, 2, 0.0, (), True, False),
+    "noreg-bip-x-5x6-vec2": (5, 6, "bip", "i5", 0, 3, 0.0, (2,), True, False),
 }
 VERILATOR = ("sparse-10x12-i8",)
 # no pattern in two rows (or CSE off): no pair level; the others have shared pairs
-NO_PAIRS = ("1x1-i4i4", "1x1-neg", "4x6-i2w-d1", "csd-6x8-i6i6-d1", "csd-sparse-10x12-d3")
+NO_PAIRS = ("1x1-i4i4", "1x1-neg", "4x6-i2w-d1", "csd-6x8-i6i6-d1", "csd-sparse-10x12-d3",
+            "noreg-1x1-d1")
 
 
 def _check(tmp_path, simulator, name, seed=0):
@@ -203,7 +209,8 @@ def _check(tmp_path, simulator, name, seed=0):
     assert d["cycles"] == d["vectors"]
     assert res["interval_cycles"] == d["cycles"]
     assert res["latency_cycles"] == d["cycles"] + d["pipeline_cycles"]
-    assert d["pipeline_cycles"] == d["stages"] == 1 + max(1, -(-d["levels"] // d["depth"]))
+    assert d["pipeline_cycles"] == d["stages"] == int(op.in_register) + max(
+        1, -(-d["levels"] // d["depth"]))
     return res
 
 

@@ -101,3 +101,30 @@ def test_latency_strategy_folds_every_requantizer_into_its_cmvm(name):
     assert est.total.DSP == 0
     names = [p.__name__ for p in PIPELINE]
     assert names.index("fuse_requant") == names.index("lower") + 1
+    # the first cmvm reads the input port through its register, the others read the
+    # previous cmvm's output register directly: one stage fewer each
+    cm = [ly for ly in plan(model.graph).layers if ly.node.op.kind() == "cmvm"]
+    assert [ly.hw["in_register"] for ly in cm] == [True, False, False, False]
+    for ly in cm:
+        levels, depth = ly.hw["levels"], ly.hw["depth"]
+        assert ly.hw["pipeline_cycles"] == int(ly.hw["in_register"]) + -(-levels // depth)
+
+
+def test_input_register_stays_with_a_zero_point():
+    """A cmvm whose input has a zero point subtracts it in its input register, even when a
+    unit feeds it; without a zero point the register goes."""
+    from archgen.ir.graph import Graph, Node, Tensor
+    from archgen.passes.fuse_requant import _drop_input_registers
+    from archgen.units import cmvm
+
+    w = np.array([[1, -2], [3, 1]])
+    u4, i6 = QuantSpec(bits=4, signed=False), QuantSpec(bits=6, signed=True)
+    for zp, kept in ((0, False), (3, True)):
+        a = cmvm.Params(w, 0, i6)
+        b = cmvm.Params(w, zp, i6)
+        ts = {"x": Tensor("x", (2,), i6), "h": Tensor("h", (2,), u4),
+              "y": Tensor("y", (2,), QuantSpec.for_range(-40, 40))}
+        g = Graph(name="g", nodes=(Node("a", a, ("x",), ("h",)), Node("b", b, ("h",), ("y",))),
+                  tensors=ts, inputs=("x",), outputs=("y",))
+        got = {n.name: n.op.in_register for n in _drop_input_registers(g).nodes}
+        assert got == {"a": True, "b": kept}

@@ -47,9 +47,16 @@ def test_latency_strategy_simulates_at_one_vector_per_cycle(tmp_path):
 @pytest.mark.slow  # ~2 min of Icarus: the jet-tagging MLP fully parallel
 def test_jet_mlp_latency_strategy(tmp_path):
     need("icarus")
+    from archgen.backends.hardware import plan
+
     model = archgen.load(FIX / "mlp_w6a6.onnx", strategy="latency", clock_mhz=200)
     x = np.load(FIX / "mlp_w6a6.npz")["x"][:4]
     got = model.simulate(x, simulator="icarus", project_dir=tmp_path / "p")
     assert np.array_equal(got, model.golden(x))
     rep = json.loads((tmp_path / "p" / "reports" / "sim.json").read_text())
     assert rep["interval_cycles"] == 1
+    # the four cmvms back to back (no FIFO, only the first with an input register): the
+    # vector's cycle plus each unit's pipeline registers, 1 + 7 + 7 + 6 + 4 at depth 2
+    stages = [ly.hw["pipeline_cycles"] for ly in plan(model.graph).layers]
+    assert stages == [7, 7, 6, 4]
+    assert rep["latency_cycles"] == 1 + sum(stages) == 25

@@ -17,8 +17,9 @@
 // IN_BITS]), one output beat all ROWS accumulators (row n at m_axis_tdata[n*ACC_BITS +:
 // ACC_BITS]); a frame is VECTORS beats, m_axis_tlast on its last.  One beat per cycle.
 //
-// Pipeline: the input register (x - ZERO_POINT, XS_BITS signed), the pair level (level 1,
-// when PAIRS > 0), the tree levels, the output register.  Tree level l (1 .. clog2(T_MAX))
+// Pipeline: the input register (x - ZERO_POINT, XS_BITS signed; IN_REG = 0 leaves it out
+// when the producer's output is a register and there is no zero point to subtract), the
+// pair level (level 1, when PAIRS > 0), the tree levels, the output register.  Tree level l (1 .. clog2(T_MAX))
 // adds node pairs of tree level l-1 (the slots at 0; an odd one out passes); every node carries the sign of its leftmost slot, so a node adds its
 // children when their signs agree and subtracts the right one otherwise (no negation
 // inside the tree).  When a row's slot 0 is negative (ROOT_NEG[n], every term of the row
@@ -38,7 +39,7 @@
 // fields so that y = clip((acc * M + B) >> s, lo, hi) exactly.  LEVELS = PL + TREE +
 // RQ_TREE + 1.
 //
-// Latency: 1 + max(1, ceil(LEVELS / DEPTH)) registers.  All registers advance on one
+// Latency: IN_REG + max(1, ceil(LEVELS / DEPTH)) registers.  All registers advance on one
 // enable, !m_axis_tvalid || m_axis_tready (the pipeline stalls as a whole); s_axis_tready
 // is that enable (combinational from m_axis_tready).
 `default_nettype none
@@ -52,6 +53,7 @@ module cmvm #(
     parameter integer IN_BIPOLAR = 0,  // 1: inputs are bipolar (bit b means 2b-1)
     parameter integer ZERO_POINT = 0,  // subtracted from every input code (0 when bipolar)
     parameter integer XS_BITS = 9,     // signed bits of x - ZERO_POINT, 2..32, >= IN_BITS
+    parameter integer IN_REG = 1,      // 1: the input register; 0: none (ZERO_POINT must be 0)
     parameter integer ACC_BITS = 16,   // accumulator (output element) bits, >= 1
     parameter integer DEPTH = 2,       // adder levels between pipeline registers, >= 1
     parameter integer PAIRS = 0,       // shared pairs of input terms (sources COLS..), >= 0
@@ -133,9 +135,9 @@ module cmvm #(
     localparam integer RQ_TREE = clog2(RQ_T);   // the stage's adder levels
     localparam integer LEVELS = PL + ACC_LV + (RQ != 0 ? RQ_TREE + 1 : 0);
     localparam integer NSRC = COLS + PAIRS;
-    // registers: input, one after every DEPTH-th level below the last, output
+    // registers: input (IN_REG), one after every DEPTH-th level below the last, output
     localparam integer MID = LEVELS > 0 ? (LEVELS - 1) / DEPTH : 0;
-    localparam integer STAGES = MID + 2;
+    localparam integer STAGES = MID + 1 + (IN_REG != 0 ? 1 : 0);
     localparam integer LW = ACC_BITS + SRC_BITS;  // a term before its truncation to ACC_BITS
 
     function integer count;  // nodes at tree level l (the negation level has one)
@@ -209,6 +211,8 @@ module cmvm #(
             $error("cmvm %m: XS_BITS=%0d must be in 2..32 and hold x - ZERO_POINT (IN_BITS=%0d)",
                    XS_BITS, IN_BITS);
         if (ACC_BITS < 1) $error("cmvm %m: ACC_BITS=%0d must be >= 1", ACC_BITS);
+        if (IN_REG == 0 && ZERO_POINT != 0)
+            $error("cmvm %m: IN_REG=0 needs ZERO_POINT=0, not %0d", ZERO_POINT);
         if (DEPTH < 1) $error("cmvm %m: DEPTH=%0d must be >= 1", DEPTH);
         if (T_MAX < 1) $error("cmvm %m: T_MAX=%0d must be >= 1", T_MAX);
         if (K_BITS < 1 || (1 << K_BITS) < NSRC)
@@ -258,6 +262,16 @@ module cmvm #(
     reg  [STAGES-1:0] vld, lst;  // valid and tlast alongside the registers
     wire en = !vld[STAGES-1] || m_axis_tready;
     wire last_in;
+    wire [STAGES-1:0] vld_in, lst_in;  // the registers' inputs: shifted by one
+    generate
+        if (STAGES > 1) begin : g_shift
+            assign vld_in = {vld[STAGES-2:0], s_axis_tvalid};
+            assign lst_in = {lst[STAGES-2:0], last_in};
+        end else begin : g_one_stage
+            assign vld_in = s_axis_tvalid;
+            assign lst_in = last_in;
+        end
+    endgenerate
 
     assign s_axis_tready = en;
     assign m_axis_tvalid = vld[STAGES-1];
@@ -284,14 +298,14 @@ module cmvm #(
             vld <= {STAGES{1'b0}};
             lst <= {STAGES{1'b0}};
         end else if (en) begin
-            vld <= {vld[STAGES-2:0], s_axis_tvalid};
-            lst <= {lst[STAGES-2:0], last_in};
+            vld <= vld_in;
+            lst <= lst_in;
         end
     end
 
-    // the input register: x - ZERO_POINT, XS_BITS signed
+    // the input register: x - ZERO_POINT, XS_BITS signed (or, IN_REG = 0, the input itself)
     localparam [XS_BITS-1:0] ZP = ZERO_POINT[XS_BITS-1:0];
-    reg [COLS*XS_BITS-1:0] xs;
+    wire [COLS*XS_BITS-1:0] xs;
     genvar k;
     generate
         for (k = 0; k < COLS; k = k + 1) begin : g_in
@@ -306,8 +320,14 @@ module cmvm #(
             end else begin : g_zext
                 assign xv = {{(XS_BITS-IN_BITS){1'b0}}, xr};
             end
-            always @(posedge aclk) begin
-                if (en) xs[k*XS_BITS +: XS_BITS] <= ZERO_POINT != 0 ? xv - ZP : xv;
+            if (IN_REG != 0) begin : g_reg
+                reg [XS_BITS-1:0] q;
+                always @(posedge aclk) begin
+                    if (en) q <= ZERO_POINT != 0 ? xv - ZP : xv;
+                end
+                assign xs[k*XS_BITS +: XS_BITS] = q;
+            end else begin : g_wire
+                assign xs[k*XS_BITS +: XS_BITS] = xv;
             end
         end
     endgenerate

@@ -80,7 +80,9 @@ def latency(hw, layers) -> int:
     Each layer starts when its input has brought what its first output needs: a window
     generator its line buffer (``buffer_pixels`` input pixels), a global reduction the
     whole frame, a matrix-vector unit one input vector; it ends no earlier than its own
-    cycles per frame after it started, nor than its producer ends plus its pipeline."""
+    cycles per frame after it started (counting the first), nor than its producer ends
+    plus its pipeline.  A chain of units of one cycle per frame (the latency strategy)
+    comes to the frame's cycle plus the units' pipeline registers, as simulated."""
     by_name = {e.name: e for e in layers}
     start, end = {}, {}
     producer = {o: ly for ly in hw.layers for o in ly.node.outputs}
@@ -102,8 +104,10 @@ def latency(hw, layers) -> int:
             frac = _first_output_fraction(ly)
             s = max(s, src_start + int(frac * (src_end - src_start)))
             f = max(f, src_end)
+        # start: its first output beat is out; end: its last (the first is one of its
+        # cycles; a unit of one cycle per frame ends when it starts)
         start[ly.name] = s + e.pipeline
-        end[ly.name] = max(start[ly.name] + e.cycles, f + e.pipeline)
+        end[ly.name] = max(start[ly.name] + e.cycles - 1, f + e.pipeline)
     return max(end.values()) if end else 0
 
 

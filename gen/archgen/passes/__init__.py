@@ -29,7 +29,8 @@ PIPELINE = (
     infer_precision,  # exact reachable ranges -> smallest widths, dead thresholds dropped
     channels_last,  # streaming layout (H, W, C); transposes only at the host boundary
     lower,  # model ops -> hardware units
-    fuse_requant,  # strategy latency: a cmvm's requantizer into its own pipeline (no DSP)
+    fuse_requant,  # strategy latency: a cmvm's requantizer into its own pipeline (no DSP);
+    #               no input register in a cmvm fed by a unit
     fold,  # PE/SIMD lanes of every unit (config, target fps, or streams)
 )
 

@@ -18,6 +18,11 @@ is checked on the whole range before it is used.  The rows' shifts are then made
 (M and B of the others scaled by a power of two: the same digits).  A row whose function is not monotone,
 or that no M of at most ``MAX_DIGITS`` digits fits, leaves the pair unfused.
 
+Then every cmvm fed directly by another hardware unit (whose output is a register, by the
+cells' contract) with no zero point to subtract loses its input register
+(``in_register=False``): a chain of cmvms is one register per layer shorter.  A cmvm fed by
+the accelerator's input port keeps it.
+
 Only in ``strategy: latency``, after ``lower`` (the cmvm exists) and before ``fold``.
 The graph's golden output is unchanged: the fused row equals the pair on every
 reachable input.
@@ -29,8 +34,9 @@ import dataclasses
 
 import numpy as np
 
+from ..errors import InternalError
 from ..ir.graph import Graph, Node
-from ..units import cmvm, requant, thresholds
+from ..units import cmvm, requant, thresholds, unit_of
 
 MAX_SHIFT = 24  # largest s tried
 MAX_DIGITS = 8  # a row needing more CSD digits in M stays a separate requantizer
@@ -198,7 +204,32 @@ def fuse_requant(graph: Graph, config) -> Graph:
         replace[node.name] = Node(node.name, op, node.inputs, user.outputs)
         drop.add(user.name)
         del tensors[acc]
-    if not replace:
-        return graph
-    out = [replace.get(n.name, n) for n in nodes if n.name not in drop]
-    return dataclasses.replace(graph, nodes=out, tensors=tensors)
+    if replace:
+        out = [replace.get(n.name, n) for n in nodes if n.name not in drop]
+        graph = dataclasses.replace(graph, nodes=out, tensors=tensors)
+    return _drop_input_registers(graph)
+
+
+def _is_unit(op) -> bool:
+    try:
+        unit_of(op)
+    except InternalError:
+        return False
+    return True
+
+
+def _drop_input_registers(graph: Graph) -> Graph:
+    """A cmvm whose input is another unit's output (a register) and needs no zero point
+    subtracted takes it without a register of its own."""
+    out, changed = [], False
+    for node in graph.nodes:
+        op = node.op
+        if isinstance(op, cmvm.Params) and op.in_register:
+            prod = graph.producer(node.inputs[0])
+            q = graph.tensors[node.inputs[0]].quant
+            if prod is not None and _is_unit(prod.op) and (q.bipolar or op.in_zero_point == 0):
+                node = Node(node.name, dataclasses.replace(op, in_register=False), node.inputs,
+                            node.outputs)
+                changed = True
+        out.append(node)
+    return dataclasses.replace(graph, nodes=out) if changed else graph

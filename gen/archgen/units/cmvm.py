@@ -20,11 +20,11 @@ parameters: the pairs' fields, T_MAX term slots per row (rows with fewer terms h
 unused, zero slots) of (source, shift, neg, used) fields and every tree node's exact
 width (``node_bits()``), see ``context()``.
 
-Pipeline (hw/rtl/cmvm.v): the input register (x - zero point), the pair level (with
-pairs), the tree's adder levels with a
-register after every ``depth`` levels, the output register; a row whose terms are all
-negative adds one level (the negation of its root).  Latency is deterministic:
-``derive()["pipeline_cycles"]``.
+Pipeline (hw/rtl/cmvm.v): the input register (x - zero point; left out, ``in_register``
+False, when another unit's output register feeds the cmvm and there is no zero point),
+the pair level (with pairs), the tree's adder levels with a register after every
+``depth`` levels, the output register; a row whose terms are all negative adds one level
+(the negation of its root).  Latency is deterministic: ``derive()["pipeline_cycles"]``.
 
 Output stage (``out_spec`` set: a requantizer folded into the pipeline, issue #9):
 y[n] = clip((acc[n] * M[n] + B[n]) >> s, lo, hi), exact integers, floor shift
@@ -61,6 +61,9 @@ class Params(Op):
     scale: tuple = (1.0,)  # real scale of the accumulator, per output or shared
     depth: int = 2  # adder levels between pipeline registers (the logic-depth budget), >= 1
     cse: bool = True  # share pairs of terms between outputs (else plain CSD)
+    # the input register (x - zero point); False when the producer's output is a register
+    # and there is no zero point: one cycle less (passes/fuse_requant.py decides)
+    in_register: bool = True
     # the optional output stage (requantization folded into the pipeline, see requantize())
     out_mult: tuple | None = None  # per output row n: integer M[n] != 0 (may be negative)
     out_bias: tuple | None = None  # per output row n: integer B[n] (None: zeros)
@@ -258,6 +261,9 @@ def _derive(p: Params, ins, outs) -> tuple:
     if p.depth < 1:
         raise InternalError(f"{p.summary()}: depth={p.depth} must be >= 1")
     q = x.quant
+    if not p.in_register and p.in_zero_point and not q.bipolar:
+        raise InternalError(f"{p.summary()}: no input register needs a zero point of 0, "
+                            f"not {p.in_zero_point}")
     rq = p.out_spec is not None
     if q.bipolar:
         xlo, xhi = -1, 1
@@ -284,7 +290,8 @@ def _derive(p: Params, ins, outs) -> tuple:
         acc_bits = mvu.acc_width(*p.acc_range(q), y.quant)
         st, st_rows = {"requant": 0}, []
         levels = int(bool(pairs)) + tree + int(any(neg_root))
-    stages = 1 + max(1, math.ceil(levels / p.depth))  # input register + tree/output registers
+    # the input register (unless left out) + the tree's and the output registers
+    stages = int(p.in_register) + max(1, math.ceil(levels / p.depth))
     vectors = int(np.prod(x.shape[:-1], dtype=np.int64))
     adders = len(pairs) + sum(max(0, t - 1) for t in terms) + (
         st["rq_adders"] if rq else sum(neg_root))
@@ -293,6 +300,7 @@ def _derive(p: Params, ins, outs) -> tuple:
     adders_csd = sum(max(0, len(t) - 1) for t in plain) + (  # and the same output stage
         st["rq_adders"] if rq else sum(int(bool(t) and t[0][2] == 1) for t in plain))
     return {"rows": n, "cols": k, "depth": p.depth, "vectors": vectors,
+            "in_register": bool(p.in_register),
             "in_bits": q.bits, "in_signed": q.signed, "in_bipolar": q.bipolar,
             "zero_point": 0 if q.bipolar else p.in_zero_point, "xs_bits": xs_bits,
             "xs_lo": xlo, "xs_hi": xhi,
@@ -585,7 +593,8 @@ def resources(p: Params, d: dict, part):
         cost += pr.adder(d["src_bits"] - max(sa, sb))
     if not rq:
         cost += pr.adder(ab) * sum(d["neg_root"])
-    cost += pr.reg(d["cols"] * d["xs_bits"])
+    if d["in_register"]:
+        cost += pr.reg(d["cols"] * d["xs_bits"])
     if first and dep == 1 and levels > 1:  # the sources registered: inputs and pairs
         cost += pr.reg(d["cols"] * d["xs_bits"] + d["pairs"] * d["src_bits"])
     widths = node_bits(d, pairs, rows)
