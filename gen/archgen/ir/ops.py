@@ -11,6 +11,7 @@ Layout: spatial ops take channels-first tensors (C, *spatial) as ONNX does, unle
 from __future__ import annotations
 
 import dataclasses
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +21,12 @@ from .types import QuantSpec, RoundMode
 
 
 def const(arr, dtype=None) -> np.ndarray:
-    """A read-only copy of an array, for constants held by frozen ops."""
+    """A read-only copy of an array, for constants held by frozen ops.  An array that is
+    already such a constant (read-only, owning its data, of the dtype) is shared, not
+    copied: ``dataclasses.replace`` on an op keeps its weights."""
+    if (isinstance(arr, np.ndarray) and not arr.flags.writeable and arr.flags.owndata
+            and (dtype is None or arr.dtype == np.dtype(dtype))):
+        return arr
     out = np.array(arr, dtype=dtype, copy=True)
     out.setflags(write=False)
     return out
@@ -91,11 +97,30 @@ def _acc_spec(lo, hi, scale, axis):
     return QuantSpec.for_range(int(lo), int(hi), scale, axis if scale.size > 1 else None)
 
 
+_ROW_SUMS: dict = {}  # id(constant weights) -> (weak reference, positive sums, negative sums)
+
+
+def _row_sums(w2d: np.ndarray) -> tuple:
+    """Per row, the sums of the positive and of the negative weights; remembered for a
+    read-only constant (the folding pass asks for the same weights' bounds many times)."""
+    key = id(w2d)
+    hit = _ROW_SUMS.get(key)
+    if hit is not None and hit[0]() is w2d:
+        return hit[1], hit[2]
+    w = w2d.astype(np.int64)
+    sums = (np.where(w > 0, w, 0).sum(axis=1), np.where(w < 0, w, 0).sum(axis=1))
+    if isinstance(w2d, np.ndarray) and not w2d.flags.writeable and w2d.flags.owndata:
+        _ROW_SUMS[key] = (weakref.ref(w2d, lambda _, k=key: _ROW_SUMS.pop(k, None)), *sums)
+    return sums
+
+
 def weight_bounds(w2d: np.ndarray, xlo: int, xhi: int) -> tuple[int, int]:
     """Exact extreme accumulator values of rows of w2d dotted with x in [xlo, xhi]."""
-    w = w2d.astype(np.int64)
-    lo = np.minimum(w * xlo, w * xhi).sum(axis=1)
-    hi = np.maximum(w * xlo, w * xhi).sum(axis=1)
+    pos, neg = _row_sums(w2d)
+    if xlo > xhi:
+        xlo, xhi = xhi, xlo
+    lo = pos * xlo + neg * xhi
+    hi = pos * xhi + neg * xlo
     return int(lo.min()), int(hi.max())
 
 

@@ -14,6 +14,7 @@ from one threshold per channel, derived here from rows that only yield -1/+1.
 from __future__ import annotations
 
 import functools
+import weakref
 from dataclasses import dataclass
 
 import numpy as np
@@ -122,12 +123,30 @@ CELLS = ("thresholds.v",)
 STAGES = 3  # registered input, registered compares, registered output code
 
 
+_TABLES: dict = {}  # the tables of constant threshold arrays (the folding pass asks often)
+
+
 def _table(p: Params, x, y) -> tuple[np.ndarray, np.ndarray, list]:
     """(thresholds (R, T) int64, negate (R,) bool, output code of each count 0..T) as the
     hardware compares them; R == 1 when every channel has the same row.
 
     Thresholds are clipped to [min x', max x' + 1] of their channel (same counts on every
-    reachable input, narrower compares); a bipolar output gets its one-threshold form."""
+    reachable input, narrower compares); a bipolar output gets its one-threshold form.
+    The result depends on the arrays, base, axis and the tensors, not on the lanes: it is
+    remembered for as long as the op's (read-only) arrays live."""
+    key = (id(p.thresholds), id(p.negate), p.base, p.axis, x.shape, x.quant, y.quant)
+    hit = _TABLES.get(key)
+    if hit is not None and hit[0]() is p.thresholds and hit[1]() is p.negate:
+        return hit[2]
+    got = _make_table(p, x, y)
+    for arr in got[:2]:
+        arr.setflags(write=False)  # shared by every caller
+    drop = lambda _, k=key: _TABLES.pop(k, None)  # noqa: E731
+    _TABLES[key] = (weakref.ref(p.thresholds, drop), weakref.ref(p.negate, drop), got)
+    return got
+
+
+def _make_table(p: Params, x, y) -> tuple[np.ndarray, np.ndarray, list]:
     q = x.quant
     T, neg = p.thresholds, p.negate.reshape(-1)
     n = max(T.shape[0], neg.size)
