@@ -15,7 +15,7 @@ import archgen
 from archgen.backends.hardware import plan
 from archgen.config import load_config
 from archgen.errors import ConfigError
-from archgen.estimate import estimate, get_part
+from archgen.estimate import estimate, get_part, glue
 from archgen.frontend import load_model
 from archgen.passes import run_pipeline
 from archgen.units import mvu, pool, requant, swg, thresholds, unit_of, vvu
@@ -61,15 +61,33 @@ def _choices(node, g):
     return [(p, 1) for p in _divisors(c)], win
 
 
-def _brute_force(node, g, part):
+def _stream_lanes(model) -> dict:
+    """tensor -> lanes of the stream carrying it in the folded model, for the streams that
+    hardware layers produce (through reshapes): from the hardware plan."""
+    hw = plan(model.graph)
+    lanes = {o: n for ly in hw.layers for o, n in zip(ly.node.outputs, ly.hw["out_lanes"])}
+    for n in model.graph.nodes:
+        if type(n.op).__name__ in ("Reshape", "Relabel") and n.inputs[0] in lanes:
+            lanes[n.outputs[0]] = lanes[n.inputs[0]]
+    return lanes
+
+
+def _brute_force(node, g, part, up=None):
     """{(pe, simd): (cycles, cost)} over all pairs: the unit, its window generator at the
-    unit's simd (a depthwise unit's pe), and the thresholds/requant units after it (at the
-    unit's pe, reduced to their channels; through reshapes)."""
+    unit's simd (a depthwise unit's pe), the thresholds/requant units after it (at the
+    unit's pe, reduced to their channels; through reshapes), and a width converter from
+    ``up`` lanes (the stream feeding it; None: the input port) to what it reads."""
     pairs, win = _choices(node, g)
     out = {}
     for pe, simd in pairs:
         lanes = {"pe": pe, "simd": simd} if not isinstance(node.op, pool.Params) else {"pe": pe}
         d, cost = _cost(node, g, part, **lanes)
+        reads = simd if isinstance(node.op, mvu.Params) else pe
+        if up is not None and up != reads:
+            q = g.tensors[(win or node).inputs[0]].quant
+            c = glue.width_converter(q.bits, up, reads)
+            cost += (c.LUT / part.LUT + c.FF / part.FF + c.DSP / part.DSP
+                     + (c.BRAM36 + c.BRAM18 / 2) / part.BRAM36)
         if win is not None:
             cost += _cost(win, g, part, simd=pe if isinstance(node.op, vvu.Params) else simd)[1]
         stack = [(node.outputs[0], pe)]
@@ -110,11 +128,14 @@ def test_each_layer_meets_the_budget_at_the_least_cost(name, fps):
     part = get_part(PART)
     budget = CLOCK * 1e6 / fps
     folded = {n.name: n.op for n in m.graph.nodes}
+    stream = _stream_lanes(m)
     old = {}
     for node in g0.nodes:
         if not isinstance(node.op, FOLDED):
             continue
-        costs = _brute_force(node, g0, part)
+        win = g0.producer(node.inputs[0])
+        feed = win.inputs[0] if win is not None and isinstance(win.op, swg.Params) else node.inputs[0]
+        costs = _brute_force(node, g0, part, stream.get(feed))
         assert min(cyc for cyc, _ in costs.values()) <= budget  # the cases are reachable
         op = folded[node.name]
         chosen = (op.pe, op.simd) if isinstance(op, mvu.Params) else (op.pe, 1)

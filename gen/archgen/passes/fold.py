@@ -19,13 +19,16 @@ computes them).  Counted, for a layer at (pe, simd):
   convolution's simd (a depthwise convolution's pe);
 * the single-input elementwise units after it, through each other and through reshapes
   (thresholds, requant, argmax, lif): they take the layer's pe lanes (reduced to a divisor
-  of their channels).
+  of their channels);
+* the width converter in front of it when its input lanes (simd, or pe for a pool or a
+  depthwise convolution) differ from the lanes of the stream feeding it, as the layers
+  before it (chosen first, in dataflow order) make them; the accelerator's input port
+  takes whatever its first layer reads, so it needs none.
 
-Not counted: the top level's plumbing (FIFOs, forks, and the width converters between a
-layer's pe lanes and the next convolution's simd), which depends on two layers' choices
-at once; elementwise units with several inputs (add, concat), whose lanes also depend on
-their other producers.  Ties go to fewer lanes (pe * simd), then to the smaller pe (the
-earlier pair in the SIMD-first order FINN raises them in); the choice is deterministic.
+Not counted: the other plumbing of the top level (FIFOs, forks); elementwise units with
+several inputs (add, concat), whose lanes also depend on their other producers.  Ties go
+to fewer lanes (pe * simd), then to the smaller pe (the earlier pair in the SIMD-first
+order FINN raises them in); the choice is deterministic.
 
 Units without their own folding (thresholds, requant, add, concat, argmax, lif, and the
 window generators in front of a (deformable) convolution) take lanes from their streams:
@@ -42,7 +45,8 @@ from dataclasses import replace
 import numpy as np
 
 from ..config import Config
-from ..errors import ConfigError
+from ..errors import ConfigError, InternalError
+from ..estimate import glue
 from ..estimate.parts import Part, get_part
 from ..ir import Graph
 from ..units import (add, argmax, chslice, cmvm, concat, dswg, lif, mvu, pool, requant, swg,
@@ -144,13 +148,27 @@ class _Layer:
         lanes: pe ascending, then simd ascending."""
         return [(pe, simd) for pe in self.pe_choices for simd in self.simd_choices]
 
-    def cheapest_within(self, budget: float, part: Part) -> tuple:
+    def cheapest_within(self, budget: float, part: Part, up_lanes: int | None = None) -> tuple:
         """The (pe, simd) of least ``cost`` among those meeting ``budget`` cycles (the
-        fastest when none does); ties to fewer lanes, then the smaller pe."""
+        fastest when none does); ties to fewer lanes, then the smaller pe.  ``up_lanes``:
+        the lanes of the stream feeding the layer (None: the input port, no converter)."""
         meet = [ps for ps in self.pairs() if self.cycles(*ps) <= budget]
         if not meet:
             return self.pe_choices[-1], self.simd_choices[-1]
-        return min(meet, key=lambda ps: (self.cost(*ps, part), ps[0] * ps[1], ps[0]))
+        return min(meet, key=lambda ps: (self.cost(*ps, part) + self._converter(ps, up_lanes, part),
+                                         ps[0] * ps[1], ps[0]))
+
+    def stream_in(self) -> str:
+        """The tensor of the stream feeding the layer (its window generator's input)."""
+        return (self.window or self.node).inputs[0]
+
+    def _converter(self, ps: tuple, up_lanes: int | None, part: Part) -> float:
+        pe, simd = ps
+        lanes = pe if self.depthwise or isinstance(self.node.op, pool.Params) else simd
+        if up_lanes is None or up_lanes == lanes:
+            return 0.0
+        q = self.graph.tensors[self.stream_in()].quant
+        return objective(glue.width_converter(q.bits, up_lanes, lanes), part)
 
     def cost(self, pe: int, simd: int, part: Part) -> float:
         """``objective`` of what folding this layer at (pe, simd) puts in hardware: the unit,
@@ -223,14 +241,25 @@ def fold(graph: Graph, config: Config) -> Graph:
         # the slowest layer bounds the interval: balance the others to it
         budget = max([budget] + [ly.fastest() for ly in auto]
                      + [layers_cycles(ly, chosen) for ly in layers if ly.node.name in chosen])
-        for ly in auto:
-            chosen[ly.node.name] = ly.cheapest_within(budget, part)
+        for ly in auto:  # in dataflow order: the layers feeding this one are chosen
+            _, lanes, from_hw = _lanes(graph, {**{n.node.name: (1, 1) for n in layers},
+                                               **chosen})
+            t = ly.stream_in()
+            up = lanes.get(t, 1) if t in from_hw else None
+            chosen[ly.node.name] = ly.cheapest_within(budget, part, up)
     else:
         for ly in auto:
             chosen[ly.node.name] = (1, 1)
+    nodes, _, _ = _lanes(graph, chosen)
+    return graph.rebuild(nodes)
 
+
+def _lanes(graph: Graph, chosen: dict) -> tuple:
+    """(the graph's nodes with the chosen folding, tensor -> lanes of the stream carrying
+    it, the tensors that hardware units produce (directly or through wires))."""
     nodes = []
     out_lanes = {}  # tensor -> lanes of the stream carrying it
+    from_hw = set()
     consumers_simd = {}
     for n in graph.nodes:  # a window generator feeds exactly one convolution
         if isinstance(n.op, (mvu.Params, vvu.Params, synapse.Params)) and n.name in chosen:
@@ -268,10 +297,21 @@ def fold(graph: Graph, config: Config) -> Graph:
             op = replace(op, pe=lanes)
         else:  # wires (Reshape, Relabel) and host ops keep the stream as it is
             lanes = out_lanes.get(n.inputs[0], 1) if n.inputs else 1
+        hw = _is_unit(op) or (isinstance(op, WIRE_OPS) and n.inputs[0] in from_hw)
         for o in n.outputs:
             out_lanes[o] = lanes
+            if hw:
+                from_hw.add(o)
         nodes.append(replace(n, op=op) if op is not n.op else n)
-    return graph.rebuild(nodes)
+    return nodes, out_lanes, from_hw
+
+
+def _is_unit(op) -> bool:
+    try:
+        unit_of(op)
+    except InternalError:
+        return False
+    return True
 
 
 def layers_cycles(ly: _Layer, chosen: dict) -> int:
