@@ -12,7 +12,7 @@ import + passes + Verilog rendering (with the golden model's test vectors), best
 the folding ``--target-fps`` chose is printed per layer (pe x simd).
 
 The jet MLP runs twice: the dataflow units of #3 at full parallelism, and ``strategy:
-latency`` at two logic-depth budgets (cmvm: multiplier-free shift-add graphs with the
+latency`` at three logic-depth budgets (cmvm: multiplier-free shift-add graphs with the
 requantizer folded into their pipeline as a constant shift-add multiply and a clamp,
 registers every ``latency_depth`` adder levels; no DSP).
 """
@@ -123,7 +123,7 @@ def main():
             rep = simulate_project(d / "p", [x], "verilator").report
             r.update({"sim_latency": rep["latency_cycles"], "sim_interval": rep["interval_cycles"]})
     rows.append(r)
-    for depth in (2, 4):  # adder levels between registers (the logic-depth budget)
+    for depth in (2, 4, 7):  # adder levels between registers (the logic-depth budget)
         lat = archgen.load(JET, strategy="latency", part="xcvu9p", clock_mhz=200,
                            latency_depth=depth)
         rows.append(row(f"jet MLP, strategy latency, depth {depth}", lat, "xcvu9p",
