@@ -45,12 +45,12 @@ from dataclasses import replace
 import numpy as np
 
 from ..config import Config
-from ..errors import ConfigError, InternalError
+from ..errors import ConfigError
 from ..estimate import glue
 from ..estimate.parts import Part, get_part
 from ..ir import Graph
 from ..units import (add, argmax, chslice, cmvm, concat, dswg, lif, mvu, pool, requant, swg,
-                     synapse, thresholds, unit_of, vvu)
+                     is_unit, synapse, thresholds, unit_of, vvu)
 from .lower import WIRE_OPS
 
 ELEMENTWISE = (thresholds.Params, requant.Params, add.Params, concat.Params, argmax.Params,
@@ -297,7 +297,7 @@ def _lanes(graph: Graph, chosen: dict) -> tuple:
             op = replace(op, pe=lanes)
         else:  # wires (Reshape, Relabel) and host ops keep the stream as it is
             lanes = out_lanes.get(n.inputs[0], 1) if n.inputs else 1
-        hw = _is_unit(op) or (isinstance(op, WIRE_OPS) and n.inputs[0] in from_hw)
+        hw = is_unit(op) or (isinstance(op, WIRE_OPS) and n.inputs[0] in from_hw)
         for o in n.outputs:
             out_lanes[o] = lanes
             if hw:
@@ -305,13 +305,6 @@ def _lanes(graph: Graph, chosen: dict) -> tuple:
         nodes.append(replace(n, op=op) if op is not n.op else n)
     return nodes, out_lanes, from_hw
 
-
-def _is_unit(op) -> bool:
-    try:
-        unit_of(op)
-    except InternalError:
-        return False
-    return True
 
 
 def layers_cycles(ly: _Layer, chosen: dict) -> int:

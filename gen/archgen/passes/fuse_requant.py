@@ -34,9 +34,8 @@ import dataclasses
 
 import numpy as np
 
-from ..errors import InternalError
 from ..ir.graph import Graph, Node
-from ..units import cmvm, requant, thresholds, unit_of
+from ..units import cmvm, is_unit, requant, thresholds
 
 MAX_SHIFT = 24  # largest s tried
 MAX_DIGITS = 8  # a row needing more CSD digits in M stays a separate requantizer
@@ -210,13 +209,6 @@ def fuse_requant(graph: Graph, config) -> Graph:
     return _drop_input_registers(graph)
 
 
-def _is_unit(op) -> bool:
-    try:
-        unit_of(op)
-    except InternalError:
-        return False
-    return True
-
 
 def _drop_input_registers(graph: Graph) -> Graph:
     """A cmvm whose input is another unit's output (a register) and needs no zero point
@@ -227,7 +219,7 @@ def _drop_input_registers(graph: Graph) -> Graph:
         if isinstance(op, cmvm.Params) and op.in_register:
             prod = graph.producer(node.inputs[0])
             q = graph.tensors[node.inputs[0]].quant
-            if prod is not None and _is_unit(prod.op) and (q.bipolar or op.in_zero_point == 0):
+            if prod is not None and is_unit(prod.op) and (q.bipolar or op.in_zero_point == 0):
                 node = Node(node.name, dataclasses.replace(op, in_register=False), node.inputs,
                             node.outputs)
                 changed = True

@@ -19,6 +19,11 @@ def _table() -> dict:
     return {m.Params: m for m in UNITS}
 
 
+def is_unit(op) -> bool:
+    """Whether ``op`` is a hardware unit's Params (else a model op)."""
+    return type(op) in _table()
+
+
 def unit_of(params) -> ModuleType:
     """The unit module whose Params class ``params`` is an instance of."""
     try:
