@@ -5,7 +5,7 @@ README; nothing here is a timed assertion).
 
     .venv/bin/python bench/perf_sim.py [--only NAME ...] [--frames N] [--rom-bits B]
 
-The five designs are built exactly as ``bench/bench_performance.py`` builds them (same parts,
+The six designs are built exactly as ``bench/bench_performance.py`` builds them (same parts,
 clocks, target frame rates and the fully parallel layers of the jet dataflow row);
 ``designs()`` and ``simulate_design()`` are the API that bench and tests/test_benchmarks.py
 use.  Builds go to a private ARCHGEN_CACHE, so they are cold, and run with one make job (the
@@ -36,11 +36,13 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 JET = ROOT / "tests" / "fixtures" / "mlp_w6a6.onnx"  # 16-64-32-32-5, W6A6, batch norm
 JET_OPTIONS = {"part": "xcvu9p", "clock_mhz": 200}  # hls4ml's 6-bit case: VU9P at 200 MHz
+JET_DEPTHS = (2, 4, 7)  # latency_depth: adder levels between registers
 CNV_CASES = ((2, 2, 2580.0), (1, 1, 9150.0))  # BNN-PYNQ on PYNQ-Z1 at 100 MHz
 CNV_OPTIONS = {"clock_mhz": 100.0, "part": "xc7z020"}
 # frames simulated by default: CNV's latency is 54k-166k cycles, its interval 10k-37k
 FRAMES = {"jet": 8, "cnv": 2}
-NAMES = ("jet-dataflow-parallel", "jet-latency-d2", "jet-latency-d4", "cnv-w2a2", "cnv-w1a1")
+NAMES = (("jet-dataflow-parallel",) + tuple(f"jet-latency-d{d}" for d in JET_DEPTHS)
+         + tuple(f"cnv-w{w}a{a}" for w, a, _ in CNV_CASES))
 INPUT_SEED = 9
 
 
@@ -198,7 +200,7 @@ def simulate_design(name: str, model, x, workdir, rom_bits: int | None = None,
         try:
             res = simulate.simulate_project(project, [x], simulator,
                                             opened=(model, hw, read_manifest(project)))
-            got, error = res.outputs, None
+            got, error = res.outputs[0], None  # the model's one output
         except VerificationError as e:
             got, error = None, str(e)
         out["sim_s"] = time.perf_counter() - t
@@ -211,8 +213,8 @@ def simulate_design(name: str, model, x, workdir, rom_bits: int | None = None,
     out.update({"latency_cycles": lat, "interval_cycles": ivl, "stall_phase_cycles": stalls,
                 "cycles_total": cycles, "cycles_per_s": cycles / out["sim_s"],
                 "mismatches": rep["mismatches"], "error": error,
-                "bit_exact": bool(got is not None and np.array_equal(np.asarray(got),
-                                                                      model.golden(x)))})
+                "bit_exact": bool(got is not None and rep["mismatches"] == 0
+                                  and np.array_equal(got, model.golden(x)))})
     return out
 
 
