@@ -45,6 +45,7 @@ class LayerConfig:
     # deformable convolution: |offset| <= max_offset pixels (offsets beyond it are clamped),
     # so the sampler keeps a line buffer instead of the whole frame (see units/dswg.py)
     max_offset: int | None = None
+    weight_memory: str | None = None  # this layer's weight ROM; None: the global option
 
 
 @dataclass(frozen=True)
@@ -97,6 +98,9 @@ class Config:
     clock_mhz: float = 100.0
     target_fps: float | None = None
     part: str = "xc7z020clg400-1"
+    # where the weight ROMs of mvu/vvu/synapse layers go: auto (by size, as yosys would
+    # place them: estimate.memory.weight_placement) | bram | lutram | logic
+    weight_memory: str = "auto"
     layers: dict = field(default_factory=dict)
     snn: SnnConfig = field(default_factory=SnnConfig)
 
@@ -114,6 +118,7 @@ class Config:
             raise ConfigError(f"latency_depth: {self.latency_depth!r} is not a positive integer")
         if self.strategy not in self.STRATEGIES:
             raise ConfigError(f"strategy: {self.strategy!r} is not one of {', '.join(self.STRATEGIES)}")
+        _check_weight_memory(self.weight_memory, "weight_memory")
         for name, layer in self.layers.items():
             for key in ("precision", "weight_precision"):
                 if getattr(layer, key) is not None:
@@ -122,6 +127,8 @@ class Config:
                 v = getattr(layer, key)
                 if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 1):
                     raise ConfigError(f"layers.{name}.{key}: {v!r} is not a positive integer")
+            if layer.weight_memory is not None:
+                _check_weight_memory(layer.weight_memory, f"layers.{name}.weight_memory")
             v = layer.max_offset
             if v is not None and (not isinstance(v, int) or isinstance(v, bool) or v < 0):
                 raise ConfigError(f"layers.{name}.max_offset: {v!r} is not a non-negative integer")
@@ -137,6 +144,11 @@ class Config:
                 else self.weight_precision or self.default_precision)
         return parse_precision(text, f"layers.{layer}.weight_precision")
 
+    def weight_memory_for(self, layer: str) -> str:
+        """The ``weight_memory`` of a layer: its own setting, else the global one."""
+        lc = self.layers.get(layer)
+        return lc.weight_memory if lc and lc.weight_memory is not None else self.weight_memory
+
     def to_json(self) -> dict:
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("layers", "snn")}
         out["snn"] = {f.name: getattr(self.snn, f.name) for f in fields(self.snn)}
@@ -144,6 +156,15 @@ class Config:
                              if getattr(v, f.name) is not None}
                          for k, v in sorted(self.layers.items())}
         return out
+
+
+def _check_weight_memory(value, where: str):
+    from .estimate.memory import WEIGHT_MEMORIES
+
+    if value not in WEIGHT_MEMORIES:
+        raise ConfigError(f"{where}: {value!r} is not one of {', '.join(WEIGHT_MEMORIES)} "
+                          "(auto: block RAM or logic by size; bram: block RAM; lutram: LUTs as "
+                          "distributed ROM; logic: LUTs and registers)")
 
 
 def _check_keys(data: dict, allowed, where: str):

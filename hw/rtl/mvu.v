@@ -44,6 +44,10 @@ module mvu #(
     // the weight memory as a constant, word a at bits [a*PE*SIMD*W_BITS +: PE*SIMD*W_BITS];
     // used when WEIGHT_FILE is ""
     parameter [ROWS*COLS*W_BITS-1:0] WEIGHTS = 0,
+    // where the weight ROM goes: "bram" (block RAM), "lutram" (LUTs as distributed ROM) or
+    // "logic" (LUTs and registers); archgen decides it (the weight_memory option, "auto"
+    // by size) and passes it here, to the HLS kernel and to the estimate alike
+    parameter [8*6-1:0] WEIGHT_MEM = "logic",
     parameter WEIGHT_FILE = ""         // $readmemh file of the ROWS/PE*COLS/SIMD words, or ""
 ) (
     input  wire                     aclk,
@@ -119,6 +123,8 @@ module mvu #(
         if (IN_BIPOLAR != 0 && IN_BITS != 1) $error("mvu %m: bipolar inputs need IN_BITS=1, not %0d", IN_BITS);
         if (W_BIPOLAR != 0 && W_BITS != 1) $error("mvu %m: bipolar weights need W_BITS=1, not %0d", W_BITS);
         if (XNOR && ACC_BITS < 2) $error("mvu %m: XNOR mode needs ACC_BITS >= 2, not %0d", ACC_BITS);
+        if (WEIGHT_MEM != "bram" && WEIGHT_MEM != "lutram" && WEIGHT_MEM != "logic")
+            $error("mvu %m: WEIGHT_MEM=\"%0s\" must be \"bram\", \"lutram\" or \"logic\"", WEIGHT_MEM);
     end
 
     // -- issue: walk (vector, nf, sf); the input is read in row group 0 only ------------------
@@ -184,21 +190,54 @@ module mvu #(
         end
     end
 
+    // the weight ROM, as WEIGHT_MEM places it: the attribute on the array is all that
+    // differs.  Initialized from the constant WEIGHTS (an indexed part-select of a wide
+    // constant is a multiplexer tree that synthesis tools handle poorly) or from WEIGHT_FILE.
     generate
-        if (WEIGHT_FILE == "") begin : g_const
-            // the constant as a ROM initialized from the parameter (an indexed part-select
-            // of a wide constant is a multiplexer tree that synthesis tools handle poorly)
+        if (WEIGHT_MEM == "bram") begin : g_bram
+            (* rom_style = "block" *)
             reg [WW-1:0] rom [0:DEPTH-1];
-            integer i;
-            initial begin
-                for (i = 0; i < DEPTH; i = i + 1) rom[i] = WEIGHTS[i*WW +: WW];
+            if (WEIGHT_FILE == "") begin : g_const
+                integer i;
+                initial begin
+                    for (i = 0; i < DEPTH; i = i + 1) rom[i] = WEIGHTS[i*WW +: WW];
+                end
+            end else begin : g_file
+                initial $readmemh(WEIGHT_FILE, rom);
             end
             always @(posedge aclk) begin
                 if (en) w1 <= rom[addr];
             end
-        end else begin : g_rom
+        end else if (WEIGHT_MEM == "lutram") begin : g_lutram
+            // LUTs as distributed ROM (Vivado).  yosys 0.23 has no ROM in its xc7 LUT-RAM
+            // library (rom_style "distributed" alone fails to map) and reads rom_block first:
+            // the same LUT6 64 x 1 ROMs, built as logic
+            (* rom_block = "logic", rom_style = "distributed" *)
             reg [WW-1:0] rom [0:DEPTH-1];
-            initial $readmemh(WEIGHT_FILE, rom);
+            if (WEIGHT_FILE == "") begin : g_const
+                integer i;
+                initial begin
+                    for (i = 0; i < DEPTH; i = i + 1) rom[i] = WEIGHTS[i*WW +: WW];
+                end
+            end else begin : g_file
+                initial $readmemh(WEIGHT_FILE, rom);
+            end
+            always @(posedge aclk) begin
+                if (en) w1 <= rom[addr];
+            end
+        end else begin : g_logic
+            // logic: LUTs and registers as synthesis builds them (yosys: rom_block; Vivado
+            // chooses by itself)
+            (* rom_block = "logic" *)
+            reg [WW-1:0] rom [0:DEPTH-1];
+            if (WEIGHT_FILE == "") begin : g_const
+                integer i;
+                initial begin
+                    for (i = 0; i < DEPTH; i = i + 1) rom[i] = WEIGHTS[i*WW +: WW];
+                end
+            end else begin : g_file
+                initial $readmemh(WEIGHT_FILE, rom);
+            end
             always @(posedge aclk) begin
                 if (en) w1 <= rom[addr];
             end

@@ -52,6 +52,10 @@ module synapse #(
     // the weight memory as a constant, word a at bits [a*PE*W_BITS +: PE*W_BITS];
     // used when WEIGHT_FILE is ""
     parameter [ROWS*COLS*W_BITS-1:0] WEIGHTS = 0,
+    // where the weight ROM goes: "bram" (block RAM), "lutram" (LUTs as distributed ROM) or
+    // "logic" (LUTs and registers); archgen decides it (the weight_memory option, "auto"
+    // by size) and passes it here, to the HLS kernel and to the estimate alike
+    parameter [8*6-1:0] WEIGHT_MEM = "logic",
     parameter WEIGHT_FILE = ""         // $readmemh file of the COLS*ROWS/PE words, or ""
 ) (
     input  wire                     aclk,
@@ -106,6 +110,8 @@ module synapse #(
         if (W_BITS < 1 || ACC_BITS < 1) $error("synapse %m: W_BITS=%0d, ACC_BITS=%0d must be >= 1", W_BITS, ACC_BITS);
         if (W_BIPOLAR != 0 && W_BITS != 1) $error("synapse %m: bipolar weights need W_BITS=1, not %0d", W_BITS);
         if (W_BIPOLAR != 0 && ACC_BITS < 2) $error("synapse %m: bipolar weights need ACC_BITS >= 2, not %0d", ACC_BITS);
+        if (WEIGHT_MEM != "bram" && WEIGHT_MEM != "lutram" && WEIGHT_MEM != "logic")
+            $error("synapse %m: WEIGHT_MEM=\"%0s\" must be \"bram\", \"lutram\" or \"logic\"", WEIGHT_MEM);
     end
 
     // -- receive: the spike bits of a frame into mask_in -----------------------------------------
@@ -249,21 +255,54 @@ module synapse #(
         end
     end
 
+    // the weight ROM, as WEIGHT_MEM places it: the attribute on the array is all that
+    // differs.  Initialized from the constant WEIGHTS (an indexed part-select of a wide
+    // constant is a multiplexer tree that synthesis tools handle poorly) or from WEIGHT_FILE.
     generate
-        if (WEIGHT_FILE == "") begin : g_const
-            // the constant as a ROM initialized from the parameter (an indexed part-select
-            // of a wide constant is a multiplexer tree that synthesis tools handle poorly)
+        if (WEIGHT_MEM == "bram") begin : g_bram
+            (* rom_style = "block" *)
             reg [WW-1:0] rom [0:DEPTH-1];
-            integer j;
-            initial begin
-                for (j = 0; j < DEPTH; j = j + 1) rom[j] = WEIGHTS[j*WW +: WW];
+            if (WEIGHT_FILE == "") begin : g_const
+                integer j;
+                initial begin
+                    for (j = 0; j < DEPTH; j = j + 1) rom[j] = WEIGHTS[j*WW +: WW];
+                end
+            end else begin : g_file
+                initial $readmemh(WEIGHT_FILE, rom);
             end
             always @(posedge aclk) begin
                 if (en) w2 <= rom[a1];
             end
-        end else begin : g_rom
+        end else if (WEIGHT_MEM == "lutram") begin : g_lutram
+            // LUTs as distributed ROM (Vivado).  yosys 0.23 has no ROM in its xc7 LUT-RAM
+            // library (rom_style "distributed" alone fails to map) and reads rom_block first:
+            // the same LUT6 64 x 1 ROMs, built as logic
+            (* rom_block = "logic", rom_style = "distributed" *)
             reg [WW-1:0] rom [0:DEPTH-1];
-            initial $readmemh(WEIGHT_FILE, rom);
+            if (WEIGHT_FILE == "") begin : g_const
+                integer j;
+                initial begin
+                    for (j = 0; j < DEPTH; j = j + 1) rom[j] = WEIGHTS[j*WW +: WW];
+                end
+            end else begin : g_file
+                initial $readmemh(WEIGHT_FILE, rom);
+            end
+            always @(posedge aclk) begin
+                if (en) w2 <= rom[a1];
+            end
+        end else begin : g_logic
+            // logic: LUTs and registers as synthesis builds them (yosys: rom_block; Vivado
+            // chooses by itself)
+            (* rom_block = "logic" *)
+            reg [WW-1:0] rom [0:DEPTH-1];
+            if (WEIGHT_FILE == "") begin : g_const
+                integer j;
+                initial begin
+                    for (j = 0; j < DEPTH; j = j + 1) rom[j] = WEIGHTS[j*WW +: WW];
+                end
+            end else begin : g_file
+                initial $readmemh(WEIGHT_FILE, rom);
+            end
             always @(posedge aclk) begin
                 if (en) w2 <= rom[a1];
             end

@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import math
 
+from ..errors import InternalError
 from .resources import Cost
 
 # (rows, data bits per row) of one block RAM in each aspect ratio
@@ -84,10 +85,40 @@ def rom_kind(depth: int, bits: int) -> str:
     return "bram" if _bram(depth, bits)[0] < logic else "logic"
 
 
-def rom_cost(depth: int, bits: int) -> Cost:
-    """A ROM with a registered read port (the cells' weight and threshold tables)."""
+# the ``weight_memory`` option: where a unit's weight ROM goes
+WEIGHT_MEMORIES = ("auto", "bram", "lutram", "logic")
+
+
+def weight_placement(choice: str, depth: int, bits: int) -> str:
+    """Where a weight ROM of ``depth`` words of ``bits`` goes: "bram", "lutram" or "logic".
+
+    ``choice`` is the ``weight_memory`` option.  "auto" decides by size, as yosys's
+    memory_libmap does without an attribute (``rom_kind``): block RAM once the block RAMs
+    the ROM needs cost less than its bits in logic (memory_libmap's cost: depth*bits/64,
+    so from about 8 Kbit on, unless the ROM is shallow and very wide), else "logic".  The
+    one decision feeds the RTL (the ``WEIGHT_MEM`` parameter of mvu.v, vvu.v and
+    synapse.v, which sets the ROM's attributes), the HLS kernel (BIND_STORAGE impl) and
+    the estimate (``rom_cost``), so the three agree.  Any other choice is taken as is."""
+    if choice not in WEIGHT_MEMORIES:
+        raise InternalError(f"weight memory {choice!r} is not one of {', '.join(WEIGHT_MEMORIES)}")
+    if choice != "auto":
+        return choice
+    return rom_kind(max(1, int(depth)), max(1, int(bits)))
+
+
+def rom_cost(depth: int, bits: int, placement: str | None = None) -> Cost:
+    """A ROM with a registered read port (the cells' weight and threshold tables), placed
+    as ``placement`` says ("bram", "lutram", "logic"; None: where yosys puts it).
+
+    Block RAM takes the cheapest geometry (``_bram``).  "lutram" and "logic" cost the same:
+    a ROM in LUTs is LUT6s as 64 x 1 ROMs joined by MUXF7/MUXF8 either way (yosys 0.23's
+    xc7 LUT-RAM library has no ROM, so the cells build a distributed ROM from logic, which
+    maps to exactly that; ``_lutram``'s RAM32M/RAM64M tiles are for memories with a write
+    port), plus the read register."""
     depth, bits = max(1, int(depth)), max(1, int(bits))
-    if rom_kind(depth, bits) == "bram":
+    if placement is None:
+        placement = rom_kind(depth, bits)
+    if placement == "bram":
         return _bram(depth, bits)[1]  # the read register is the block RAM's own
     return Cost(LUT=_rom_logic_luts(depth, bits), FF=bits)
 

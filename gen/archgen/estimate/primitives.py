@@ -194,12 +194,13 @@ def lutram(depth: int, bits: int) -> Cost:
                                                           if depth > 256 else 0))
 
 
-def rom(depth: int, bits: int) -> Cost:
+def rom(depth: int, bits: int, placement: str | None = None) -> Cost:
     """A ROM of ``depth`` words of ``bits`` with a registered read (what the cells write):
-    block RAM, LUT ROM, or logic, as yosys's memory mapping chooses."""
+    block RAM or LUTs, as ``placement`` says ("bram", "lutram", "logic", see
+    memory.weight_placement) or, when None, as yosys's memory mapping chooses."""
     from .memory import rom_cost
 
-    return rom_cost(depth, bits)
+    return rom_cost(depth, bits, placement)
 
 
 def ram(depth: int, bits: int) -> Cost:

@@ -83,13 +83,14 @@ def _lower_dense(node, op: ops.Dense, g: Graph, config, fresh):
     x = g.tensors[node.inputs[0]]
     acc = g.tensors[node.outputs[0]].quant
     q = x.quant
+    mem = config.weight_memory_for(node.name)
     if _event_synapse(node, g, config):
-        p = synapse.Params(op.weight, op.weight_spec, acc.scale)
+        p = synapse.Params(op.weight, op.weight_spec, acc.scale, weight_mem=mem)
     elif config.strategy == "latency":  # fully parallel shift-add adder graphs, no multiplier
         p = cmvm.Params(op.weight, q.zero_point[0], op.weight_spec, acc.scale,
                         depth=config.latency_depth)
     else:
-        p = mvu.Params(op.weight, q.zero_point[0], op.weight_spec, acc.scale)
+        p = mvu.Params(op.weight, q.zero_point[0], op.weight_spec, acc.scale, weight_mem=mem)
     return [Node(node.name, p, node.inputs, node.outputs)], {}
 
 
@@ -117,9 +118,10 @@ def _lower_conv(node, op: ops.Conv, g: Graph, config, fresh):
     acc_scale = g.tensors[node.outputs[0]].quant.scale
     depthwise = op.group == c and o == c and ig == 1
     event = _event_synapse(node, g, config)
+    mem = config.weight_memory_for(node.name)
     if depthwise and not event:
         w = op.weight.reshape(o, kprod)
-        unit = vvu.Params(w, zx, op.weight_spec, acc_scale)
+        unit = vvu.Params(w, zx, op.weight_spec, acc_scale, weight_mem=mem)
     else:
         # (O, I/g, *K) -> dense (O, *K, C) with zeros outside each group
         full = np.zeros((o,) + op.kernel + (c,), dtype=np.int64)
@@ -129,9 +131,9 @@ def _lower_conv(node, op: ops.Conv, g: Graph, config, fresh):
             full[gi * og:(gi + 1) * og, ..., gi * ig:(gi + 1) * ig] = np.moveaxis(blk, 1, -1)
         w = full.reshape(o, -1)
         if event:
-            unit = synapse.Params(w, op.weight_spec, acc_scale)
+            unit = synapse.Params(w, op.weight_spec, acc_scale, weight_mem=mem)
         else:
-            unit = mvu.Params(w, zx, op.weight_spec, acc_scale)
+            unit = mvu.Params(w, zx, op.weight_spec, acc_scale, weight_mem=mem)
     gen = swg.Params(op.kernel, op.strides, op.pads, op.dilations, zx, 1)
     shape, spec = gen.infer([x])[0]
     win = Tensor(win_name, shape, spec)
@@ -153,7 +155,8 @@ def _lower_deform(node, op: ops.DeformConv, g: Graph, config, fresh):
     (shape, spec), = sampler.infer(ins)
     win_name = fresh(node.outputs[0] + "_win")
     acc_scale = g.tensors[node.outputs[0]].quant.scale
-    unit = mvu.Params(op.dense_weight(), 0, op.weight_spec, acc_scale)
+    unit = mvu.Params(op.dense_weight(), 0, op.weight_spec, acc_scale,
+                      weight_mem=config.weight_memory_for(node.name))
     return ([Node(fresh(node.name + "_dswg"), sampler, node.inputs, (win_name,)),
              Node(node.name, unit, (win_name,), node.outputs)],
             {win_name: Tensor(win_name, shape, spec)})

@@ -32,10 +32,14 @@ class Params(Op):
     scale: tuple = (1.0,)  # real scale of the accumulator, per output or shared
     pe: int = 1
     simd: int = 1
+    # where the weight ROM goes: auto (by size) | bram | lutram | logic, see
+    # estimate.memory.weight_placement
+    weight_mem: str = "auto"
 
     def __post_init__(self):
         object.__setattr__(self, "weight", const(self.weight, np.int64))
         object.__setattr__(self, "scale", tuple(float(v) for v in self.scale))
+        check_weight_mem(self)
 
     @property
     def bias(self) -> np.ndarray:
@@ -100,11 +104,30 @@ def weight_words(w: np.ndarray, spec: QuantSpec, pe: int, simd: int) -> list:
     return [int(v) for v in words]
 
 
-def rom_storage(depth: int, bits: int) -> str:
-    """The HLS storage (BIND_STORAGE impl) of a weight ROM of ``depth`` words of ``bits``:
-    "bram" once it is deeper than the 64 words a LUT holds and fills an 18 Kb block, else
-    "lutram" (a shallow or small ROM costs fewer LUTs than the block RAM it would waste)."""
-    return "bram" if depth > 64 and depth * bits >= 18 * 1024 else "lutram"
+def check_weight_mem(p) -> None:
+    """A unit's ``weight_mem`` is one of the ``weight_memory`` option's values."""
+    from ..estimate.memory import WEIGHT_MEMORIES
+
+    if p.weight_mem not in WEIGHT_MEMORIES:
+        raise InternalError(f"{p.summary()}: weight_mem {p.weight_mem!r} is not one of "
+                            f"{', '.join(WEIGHT_MEMORIES)}")
+
+
+def weight_placement(p, depth: int, bits: int) -> str:
+    """"bram", "lutram" or "logic": where the unit's ``depth`` x ``bits`` weight ROM goes
+    (``p.weight_mem``, "auto" by size: estimate.memory.weight_placement).  derive() puts it
+    in ``weight_mem``; the RTL, the HLS kernel and the estimate all read it from there."""
+    from ..estimate.memory import weight_placement as place
+
+    return place(p.weight_mem, depth, bits)
+
+
+def weights_impl(placement: str) -> str:
+    """The HLS BIND_STORAGE impl of a weight ROM placed as ``placement``: "bram" or
+    "lutram".  A ROM in logic is LUTs as 64 x 1 ROMs either way (what yosys builds, and
+    Vitis HLS has no register implementation for a ROM: rom_1p's impl is bram, lutram or
+    uram), so "logic" is "lutram" here."""
+    return "bram" if placement == "bram" else "lutram"
 
 
 def derive(p: Params, ins, outs) -> dict:
@@ -122,6 +145,7 @@ def derive(p: Params, ins, outs) -> dict:
             "in_lanes": [p.simd], "out_lanes": [p.pe],
             "in_width": p.simd * q.bits, "out_width": p.pe * acc_bits,
             "weight_word_bits": p.pe * p.simd * w.bits, "weight_words": nf * sf,
+            "weight_mem": weight_placement(p, nf * sf, p.pe * p.simd * w.bits),
             "buffer_bits": sf * p.simd * q.bits if nf > 1 else 0,
             "cycles_per_vector": nf * sf, "cycles": vectors * nf * sf,
             # first input beat to last output beat of a frame: cycles + pipeline_cycles
@@ -133,7 +157,7 @@ def context(p: Params, ins, outs) -> dict:
     words = weight_words(p.weight, p.weight_spec, p.pe, p.simd)
     return {**d, "has_bias": bool(p.in_zero_point), "bias": p.bias.tolist(),
             "mems": {"weights": (d["weight_word_bits"], words)},
-            "weights_impl": rom_storage(d["weight_words"], d["weight_word_bits"])}
+            "weights_impl": weights_impl(d["weight_mem"])}
 
 
 def resources(p: Params, d: dict, part):
@@ -161,10 +185,10 @@ def resources(p: Params, d: dict, part):
     cost += pr.reg(xw)
     # the weight ROM with its registered read (the operand register w1); in logic, the
     # columns repeating the sign are shared
-    rom = pr.rom(depth, pe * simd * wb)
-    if not (rom.BRAM18 or rom.BRAM36 or d["w_bipolar"]):
+    rom = pr.rom(depth, pe * simd * wb, d["weight_mem"])
+    if d["weight_mem"] != "bram" and not d["w_bipolar"]:
         used = pr.weight_bits_used(wb, xb, d["in_signed"] or d["in_bipolar"], acc, d["cols"])
-        rom = pr.rom(depth, pe * simd * used) if used < wb else rom
+        rom = pr.rom(depth, pe * simd * used, d["weight_mem"]) if used < wb else rom
     cost += rom
     # products, registered at their kept width (level 0 of the tree)
     if d["binary"]:  # XNOR: yosys folds it into the first tree level's LUTs (measured)

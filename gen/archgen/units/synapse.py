@@ -30,7 +30,7 @@ import numpy as np
 from ..errors import InternalError
 from ..ir.ops import Op, const, weight_bounds
 from ..ir.types import QuantSpec
-from .mvu import acc_width, rom_storage
+from .mvu import acc_width, check_weight_mem, weight_placement, weights_impl
 from .mvu import weight_words as mvu_weight_words
 
 CELLS = ("synapse.v", "axis_skid.v")
@@ -47,12 +47,14 @@ class Params(Op):
     scale: tuple = (1.0,)  # real scale of the accumulator, per output or shared
     pe: int = 1  # rows (outputs) per beat, divides N
     simd: int = 1  # spikes per input beat, divides K
+    weight_mem: str = "auto"  # auto | bram | lutram | logic (see mvu.weight_placement)
 
     def __post_init__(self):
         object.__setattr__(self, "weight", const(self.weight, np.int64))
         object.__setattr__(self, "scale", tuple(float(v) for v in self.scale))
         if self.weight.ndim != 2:
             raise InternalError(f"synapse weight must be (N, K), got {self.weight.shape}")
+        check_weight_mem(self)
 
     @classmethod
     def kind(cls):
@@ -130,6 +132,7 @@ def derive(p: Params, ins, outs) -> dict:
             "in_lanes": [p.simd], "out_lanes": [p.pe],
             "in_width": p.simd, "out_width": p.pe * acc_bits,
             "weight_word_bits": p.pe * w.bits, "weight_words": k * nf,
+            "weight_mem": weight_placement(p, k * nf, p.pe * w.bits),
             "mask_bits": 2 * k,  # the receiving mask and the walked one
             # accumulators: a register for NF = 1, else a distributed RAM of NF words
             "acc_words": nf, "acc_word_bits": p.pe * acc_bits,
@@ -147,7 +150,7 @@ def context(p: Params, ins, outs) -> dict:
     d = derive(p, ins, outs)
     words = weight_words(p.weight, p.weight_spec, p.pe)
     return {**d, "mems": {"weights": (d["weight_word_bits"], words)},
-            "weights_impl": rom_storage(d["weight_words"], d["weight_word_bits"])}
+            "weights_impl": weights_impl(d["weight_mem"])}
 
 
 def resources(p: Params, d: dict, part):
@@ -178,7 +181,7 @@ def resources(p: Params, d: dict, part):
     cost += pr.counter(d["vectors"])  # the vector count for tlast
     cost += Cost(LUT=12, FF=12)
     # the weight ROM with its registered read; the stage's control bits
-    cost += pr.rom(depth, pe * wb) + pr.reg(max(1, pr.clog2(nf)) + 3)
+    cost += pr.rom(depth, pe * wb, d["weight_mem"]) + pr.reg(max(1, pr.clog2(nf)) + 3)
     # accumulators: an add and the clear select per lane, the storage (LUT-RAM with an
     # asynchronous read and the write port, or registers), the output register and skid
     cost += (pr.adder(acc) + Cost(LUT=acc)) * pe

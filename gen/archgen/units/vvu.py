@@ -17,7 +17,7 @@ import numpy as np
 from ..errors import InternalError
 from ..ir.ops import Op, const, weight_bounds
 from ..ir.types import QuantSpec
-from .mvu import acc_width, rom_storage
+from .mvu import acc_width, check_weight_mem, weight_placement, weights_impl
 
 CELLS = ("vvu.v", "axis_skid.v")
 PIPELINE = 4  # registers of hw/rtl/vvu.v from an input beat to its output beat
@@ -31,10 +31,12 @@ class Params(Op):
     scale: tuple = (1.0,)  # real scale of the accumulator, per channel or shared
     pe: int = 1
     simd: int = 1
+    weight_mem: str = "auto"  # auto | bram | lutram | logic (see mvu.weight_placement)
 
     def __post_init__(self):
         object.__setattr__(self, "weight", const(self.weight, np.int64))
         object.__setattr__(self, "scale", tuple(float(v) for v in self.scale))
+        check_weight_mem(self)
 
     @property
     def bias(self) -> np.ndarray:
@@ -100,6 +102,7 @@ def derive(p: Params, ins, outs) -> dict:
             "in_lanes": [p.pe], "out_lanes": [p.pe],
             "in_width": p.pe * q.bits, "out_width": p.pe * acc_bits,
             "weight_word_bits": p.pe * w.bits, "weight_words": k * cf,
+            "weight_mem": weight_placement(p, k * cf, p.pe * w.bits),
             "buffer_bits": c * acc_bits,  # the partial sums of one pixel
             "cycles_per_vector": k * cf, "cycles": vectors * k * cf,
             # first input beat to last output beat of a frame: cycles + pipeline_cycles
@@ -111,7 +114,7 @@ def context(p: Params, ins, outs) -> dict:
     words = weight_words(p.weight, p.weight_spec, p.pe)
     return {**d, "has_bias": bool(p.in_zero_point), "bias": p.bias.tolist(),
             "mems": {"weights": (d["weight_word_bits"], words)},
-            "weights_impl": rom_storage(d["weight_words"], d["weight_word_bits"])}
+            "weights_impl": weights_impl(d["weight_mem"])}
 
 
 def resources(p: Params, d: dict, part):
@@ -132,10 +135,10 @@ def resources(p: Params, d: dict, part):
     cost += pr.reg(pe * xb)  # the input operand register
     # the weight ROM and its registered read (w1); in logic, the columns repeating the
     # sign are shared (see mvu.resources)
-    rom = pr.rom(depth, pe * wb)
-    if not (rom.BRAM18 or rom.BRAM36 or d["w_bipolar"]):
+    rom = pr.rom(depth, pe * wb, d["weight_mem"])
+    if d["weight_mem"] != "bram" and not d["w_bipolar"]:
         used = pr.weight_bits_used(wb, xb, d["in_signed"] or d["in_bipolar"], acc, d["taps"])
-        rom = pr.rom(depth, pe * used) if used < wb else rom
+        rom = pr.rom(depth, pe * used, d["weight_mem"]) if used < wb else rom
     cost += rom
     if d["in_bipolar"] and d["w_bipolar"]:
         pw = 2

@@ -1,0 +1,214 @@
+"""The ``weight_memory`` option (auto | bram | lutram | logic): where the weight ROMs of the
+mvu, vvu and synapse units go.  One decision in Python (the unit's derive()["weight_mem"])
+feeds the RTL (the cells' WEIGHT_MEM parameter and the ROM's attributes), the HLS kernel
+(BIND_STORAGE impl) and the estimate; ``auto`` keeps yosys's own placement by size."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+from cellsim import lint, rtl, run_unit, synth
+from conftest import fixture_path
+from test_cell_mvu import inputs
+from test_cell_mvu import layer as mvu_layer
+from test_cell_synapse import layer as synapse_layer
+from test_cell_vvu import layer as vvu_layer
+
+import archgen
+from archgen.backends import hls, verilog
+from archgen.backends.hardware import plan
+from archgen.config import config_from_dict
+from archgen.errors import ConfigError, InternalError
+from archgen.estimate import estimate, get_part
+from archgen.estimate.memory import rom_kind, weight_placement
+from archgen.units import mvu, synapse, unit_of, vvu
+
+PLACEMENTS = ("bram", "lutram", "logic")
+
+
+def placed(case, mem):
+    """(op, ins, outs) of a layer with its weight memory set to ``mem``."""
+    op, ins, outs = case
+    return dataclasses.replace(op, weight_mem=mem), ins, outs
+
+
+def resources(op, ins, outs):
+    unit = unit_of(op)
+    return unit.resources(op, unit.derive(op, ins, outs), get_part("xc7z020"))
+
+
+# -- the option ------------------------------------------------------------------------------
+
+def test_config_rejects_an_unknown_weight_memory_naming_the_valid_ones():
+    with pytest.raises(ConfigError, match=r"weight_memory: 'ultra' is not one of auto, bram, "
+                                          r"lutram, logic"):
+        config_from_dict({"weight_memory": "ultra"})
+    with pytest.raises(ConfigError, match=r"layers\.conv1\.weight_memory: 'BRAM' is not one of "
+                                          r"auto, bram, lutram, logic"):
+        config_from_dict({"layers": {"conv1": {"weight_memory": "BRAM"}}})
+
+
+def test_layer_setting_overrides_the_global_one():
+    cfg = config_from_dict({"weight_memory": "lutram",
+                            "layers": {"a": {"weight_memory": "bram"}, "b": {"pe": 2}}})
+    assert [cfg.weight_memory_for(n) for n in ("a", "b", "c")] == ["bram", "lutram", "lutram"]
+    assert config_from_dict({}).weight_memory_for("a") == "auto"
+    assert cfg.to_json()["layers"]["a"] == {"weight_memory": "bram"}
+
+
+def test_units_reject_an_unknown_placement():
+    op, _, _ = mvu_layer(4, 6, 1, 1, "i4", "i4")
+    for make in (lambda: dataclasses.replace(op, weight_mem="block"),
+                 lambda: vvu.Params(np.ones((2, 9), np.int64), 0, op.weight_spec, weight_mem="x"),
+                 lambda: synapse.Params(np.ones((2, 3), np.int64), op.weight_spec, weight_mem="")):
+        with pytest.raises(InternalError, match="is not one of auto, bram, lutram, logic"):
+            make()
+
+
+def test_lowering_passes_the_option_to_the_units():
+    cfg = {"weight_memory": "lutram", "layers": {}}
+    g = archgen.load(fixture_path("cnn_w4a4"), config_from_dict(cfg)).graph
+    units = [n for n in g.nodes if isinstance(n.op, (mvu.Params, vvu.Params))]
+    assert len(units) >= 3 and {n.op.weight_mem for n in units} == {"lutram"}
+    cfg["layers"] = {units[0].name: {"weight_memory": "bram"}}
+    g = archgen.load(fixture_path("cnn_w4a4"), config_from_dict(cfg)).graph
+    mems = {n.name: n.op.weight_mem for n in g.nodes if n.name in {u.name for u in units}}
+    assert mems.pop(units[0].name) == "bram" and set(mems.values()) == {"lutram"}
+
+
+# -- auto: today's placement, now explicit -----------------------------------------------------
+
+@pytest.mark.parametrize("depth,bits", [(16, 512), (32, 512), (256, 32), (512, 16), (512, 17),
+                                        (4096, 2), (4096, 3), (2048, 16)])
+def test_auto_is_yosys_placement_by_size(depth, bits):
+    assert weight_placement("auto", depth, bits) == rom_kind(depth, bits)
+    for mem in PLACEMENTS:
+        assert weight_placement(mem, depth, bits) == mem
+
+
+# the estimate's totals on xc7z020 before the option existed (commit a6ac8de), default folding
+BEFORE = {"cnn_w4a4": {"LUT": 3780, "FF": 1922, "CARRY4": 358, "DSP": 3, "BRAM18": 1},
+          "mlp_w6a6": {"LUT": 2445, "FF": 1290, "CARRY4": 183, "DSP": 6, "BRAM18": 1},
+          "cnn_qdq_int8": {"LUT": 3991, "FF": 2054, "CARRY4": 824, "DSP": 14, "BRAM18": 4}}
+
+
+@pytest.mark.parametrize("name", list(BEFORE))
+def test_auto_keeps_the_estimate_and_writes_the_placement_into_the_rtl(name):
+    hw = plan(archgen.load(fixture_path(name), config_from_dict({})).graph)
+    total = estimate(hw, get_part("xc7z020")).to_json()["total"]
+    assert {k: round(total[k]) for k in BEFORE[name]} == BEFORE[name]
+    assert total["BRAM36"] == 0
+    seen = 0
+    for ly in hw.layers:
+        if not isinstance(ly.node.op, (mvu.Params, vvu.Params)):
+            continue
+        d = ly.hw
+        assert d["weight_mem"] == rom_kind(d["weight_words"], d["weight_word_bits"])
+        text = verilog.layer_files("l", ly.node.op, ly.ins, ly.outs)["l.v"]
+        assert f'.WEIGHT_MEM("{d["weight_mem"]}")' in text
+        seen += 1
+    assert seen >= 2
+
+
+def test_hls_header_binds_the_chosen_storage():
+    small = mvu_layer(8, 12, 2, 3, "u8", "i4", 100, (3,))  # 16 words of 24 bits: logic
+    assert mvu.derive(*small)["weight_mem"] == "logic"
+    for mem, impl in (("auto", "lutram"), ("bram", "bram"), ("lutram", "lutram"),
+                      ("logic", "lutram")):
+        text = hls.layer_files("k", *placed(small, mem))["k.h"]
+        assert f"type=rom_1p impl={impl}\n" in text, mem
+    deep = mvu_layer(32, 256, 1, 4, "u4", "i4")  # 2048 words of 16 bits: block RAM
+    assert "impl=bram" in hls.layer_files("k", *deep)["k.h"]
+    assert "impl=lutram" in hls.layer_files("k", *placed(deep, "lutram"))["k.h"]
+    for case in (vvu_layer(8, 9, 2, "i4", "i4"), synapse_layer(6, 12, 2, 3, "u3")):
+        for mem, impl in (("bram", "bram"), ("lutram", "lutram")):
+            text = hls.layer_files("k", *placed(case, mem))["k.h"]
+            assert f"impl={impl}\n" in text and f"ROM ({mem})" in text
+
+
+# -- the estimate follows the placement --------------------------------------------------------
+
+def test_estimate_costs_the_memory_where_it_is_placed():
+    # a CNV-like 36 x 2048-bit ROM (yosys: logic) and one that auto puts in block RAM
+    wide = mvu_layer(64, 576, 4, 64, "u2", "i2")  # 144 words of 512 bits
+    d = mvu.derive(*wide)
+    assert (d["weight_words"], d["weight_word_bits"], d["weight_mem"]) == (144, 512, "logic")
+    auto, bram, lut, logic = (resources(*placed(wide, m)) for m in ("auto",) + PLACEMENTS)
+    assert auto == logic == lut  # LUTs as 64 x 1 ROMs either way
+    assert bram.BRAM18 + 2 * bram.BRAM36 >= 512 * 144 / (18 * 1024) and not auto.BRAM36
+    assert auto.LUT - bram.LUT > 1000
+    for case in (vvu_layer(64, 9, 32, "i4", "i4"), synapse_layer(64, 96, 16, 8, "i4")):
+        auto, bram, lut, logic = (resources(*placed(case, m)) for m in ("auto",) + PLACEMENTS)
+        d = unit_of(case[0]).derive(*case)
+        assert auto == {"bram": bram, "logic": logic}[rom_kind(d["weight_words"],
+                                                                d["weight_word_bits"])]
+        assert lut == logic and not lut.BRAM18 + lut.BRAM36
+        assert bram.BRAM18 + bram.BRAM36 > 0 and bram.LUT < lut.LUT
+
+
+# -- RTL: the attribute works in every tool ----------------------------------------------------
+
+def test_lint_every_placement(tmp_path):
+    cases = {"mvu": mvu_layer(8, 12, 2, 3, "u8", "i4", 100, (3,)),
+             "vvu": vvu_layer(6, 4, 2, "u8", "i4", 100, (2, 3)),
+             "synapse": synapse_layer(6, 12, 2, 3, "u3")}
+    for kind, case in cases.items():
+        unit = unit_of(case[0])
+        for mem in PLACEMENTS:
+            for rom in (False, True):
+                top = f"{kind}_{mem}_{int(rom)}"
+                files = verilog.layer_files(top, *placed(case, mem),
+                                            rom_bits=0 if rom else 1 << 30)
+                for fname, text in files.items():
+                    (tmp_path / fname).write_text(text)
+                assert f'.WEIGHT_MEM("{mem}")' in files[f"{top}.v"]
+                lint((tmp_path / f"{top}.v",) + rtl(*unit.CELLS), top, cwd=tmp_path)
+
+
+@pytest.mark.sim
+@pytest.mark.parametrize("mem,rom", [("bram", False), ("lutram", True)])
+def test_placed_mvu_is_bit_exact_icarus(tmp_path, mem, rom):
+    op, ins, outs = placed(mvu_layer(8, 12, 2, 3, "u8", "i4", 100, (3,), seed=4), mem)
+    res = run_unit(tmp_path, "icarus", op, ins, outs, inputs(ins, 3, 4),
+                   rom_bits=0 if rom else None, stall=0.3, seed=5)
+    d = mvu.derive(op, ins, outs)
+    assert res["interval_cycles"] == d["cycles"]
+    assert res["latency_cycles"] == d["cycles"] + d["pipeline_cycles"]
+
+
+def _synth(tmp_path, op, ins, outs):
+    files = verilog.layer_files("dut", op, ins, outs, rom_bits=0)  # weights from a .mem file
+    for fname, text in files.items():
+        (tmp_path / fname).write_text(text)
+    return synth((tmp_path / "dut.v",) + rtl(*mvu.CELLS), "dut", cwd=tmp_path)
+
+
+@pytest.mark.synth
+def test_synth_bram_where_yosys_would_use_logic(tmp_path):
+    """256 words of 32 bits: yosys alone builds logic; ``bram`` gives the estimate's block RAM."""
+    op, ins, outs = placed(mvu_layer(32, 64, 2, 4, "u4", "i4", seed=2), "bram")
+    d = mvu.derive(op, ins, outs)
+    assert (d["weight_words"], d["weight_word_bits"]) == (256, 32)
+    assert rom_kind(256, 32) == "logic" and d["weight_mem"] == "bram"
+    est = mvu.resources(op, d, get_part("xc7z020"))
+    cells = _synth(tmp_path, op, ins, outs)
+    print("mvu 256 x 32-bit ROM, bram:", cells)
+    assert (cells.get("RAMB18E1", 0), cells.get("RAMB36E1", 0)) == (est.BRAM18, est.BRAM36) \
+        == (1, 0)
+
+
+@pytest.mark.synth
+def test_synth_lutram_where_yosys_would_use_block_ram(tmp_path):
+    """512 words of 32 bits: yosys alone uses a RAMB18; ``lutram`` keeps it in LUTs."""
+    op, ins, outs = placed(mvu_layer(32, 128, 2, 4, "u4", "i4", seed=3), "lutram")
+    d = mvu.derive(op, ins, outs)
+    assert (d["weight_words"], d["weight_word_bits"]) == (512, 32)
+    assert rom_kind(512, 32) == "bram" and d["weight_mem"] == "lutram"
+    est = mvu.resources(op, d, get_part("xc7z020"))
+    cells = _synth(tmp_path, op, ins, outs)
+    print("mvu 512 x 32-bit ROM, lutram:", cells, "estimate LUT", est.LUT)
+    assert not any(c.startswith("RAMB") for c in cells) and est.BRAM18 == est.BRAM36 == 0
+    luts = sum(n for c, n in cells.items() if c.startswith("LUT"))
+    assert 0.6 * est.LUT < luts < 1.4 * est.LUT
