@@ -37,19 +37,9 @@ from archgen.backends.hardware import plan  # noqa: E402
 from archgen.estimate.model import estimate  # noqa: E402
 from archgen.estimate.parts import get_part  # noqa: E402
 from models import cnv  # noqa: E402
+from perf_sim import fully_parallel  # noqa: E402
 
 JET = ROOT / "tests" / "fixtures" / "mlp_w6a6.onnx"  # 16-64-32-32-5, W6A6, batch norm
-
-
-def fully_parallel(path) -> dict:
-    """Every Dense layer at PE = outputs, SIMD = inputs (one cycle per frame)."""
-    m = archgen.load(path)
-    layers = {}
-    for n in m.graph.nodes:
-        if n.op.kind() == "mvu":
-            rows, cols = n.op.weight.shape
-            layers[n.name] = {"pe": rows, "simd": cols}
-    return layers
 
 
 def generation_time(path, **options) -> float:
@@ -139,6 +129,11 @@ def main():
             model = archgen.load(path, **opts)
             rows.append(row(f"CNV-w{wbits}a{abits} at {fps:g} frames/s", model, "xc7z020",
                             {**generation_times(path, **opts), "folding": foldings(model)}))
+            if wbits == 2:  # LUT traded for block RAM: Conv_11's 144 x 1024-bit weights
+                placed = archgen.load(path, **opts,
+                                      layers={"Conv_11": {"weight_memory": "bram"}})
+                rows.append(row("  the same, Conv_11's weights in block RAM", placed, "xc7z020",
+                                {"gen_s": float("nan"), "folding": foldings(placed)}))
 
     targets = {
         "jet": "target: latency <= 9 cycles, II 1, 0 DSP, LUT <= 32,000 (hls4ml 6-bit: 9 cycles, "
