@@ -173,7 +173,7 @@ module mvu #(
 
     // -- stage 1: operands -----------------------------------------------------------------
     reg  [XW-1:0] x1;
-    reg  [WW-1:0] w1;
+    wire [WW-1:0] w1;
     reg  [D:1]    valid;        // valid[s]: stage s holds a beat
     reg  [D*CW-1:0] ctl;        // control of stages 1..D, stage s at [(s-1)*CW +: CW]
     wire [CW-1:0] ctl0 = {nf, sf == 0, sf_end, sf_end && nf_end && vec_end};
@@ -190,59 +190,13 @@ module mvu #(
         end
     end
 
-    // the weight ROM, as WEIGHT_MEM places it: the attribute on the array is all that
-    // differs.  Initialized from the constant WEIGHTS (an indexed part-select of a wide
-    // constant is a multiplexer tree that synthesis tools handle poorly) or from WEIGHT_FILE.
-    generate
-        if (WEIGHT_MEM == "bram") begin : g_bram
-            (* rom_style = "block" *)
-            reg [WW-1:0] rom [0:DEPTH-1];
-            if (WEIGHT_FILE == "") begin : g_const
-                integer i;
-                initial begin
-                    for (i = 0; i < DEPTH; i = i + 1) rom[i] = WEIGHTS[i*WW +: WW];
-                end
-            end else begin : g_file
-                initial $readmemh(WEIGHT_FILE, rom);
-            end
-            always @(posedge aclk) begin
-                if (en) w1 <= rom[addr];
-            end
-        end else if (WEIGHT_MEM == "lutram") begin : g_lutram
-            // LUTs as distributed ROM (Vivado).  yosys 0.23 has no ROM in its xc7 LUT-RAM
-            // library (rom_style "distributed" alone fails to map) and reads rom_block first:
-            // the same LUT6 64 x 1 ROMs, built as logic
-            (* rom_block = "logic", rom_style = "distributed" *)
-            reg [WW-1:0] rom [0:DEPTH-1];
-            if (WEIGHT_FILE == "") begin : g_const
-                integer i;
-                initial begin
-                    for (i = 0; i < DEPTH; i = i + 1) rom[i] = WEIGHTS[i*WW +: WW];
-                end
-            end else begin : g_file
-                initial $readmemh(WEIGHT_FILE, rom);
-            end
-            always @(posedge aclk) begin
-                if (en) w1 <= rom[addr];
-            end
-        end else begin : g_logic
-            // logic: LUTs and registers as synthesis builds them (yosys: rom_block; Vivado
-            // chooses by itself)
-            (* rom_block = "logic" *)
-            reg [WW-1:0] rom [0:DEPTH-1];
-            if (WEIGHT_FILE == "") begin : g_const
-                integer i;
-                initial begin
-                    for (i = 0; i < DEPTH; i = i + 1) rom[i] = WEIGHTS[i*WW +: WW];
-                end
-            end else begin : g_file
-                initial $readmemh(WEIGHT_FILE, rom);
-            end
-            always @(posedge aclk) begin
-                if (en) w1 <= rom[addr];
-            end
-        end
-    endgenerate
+    // the weight ROM, as WEIGHT_MEM places it (hw/rtl/weight_rom.v)
+    weight_rom #(
+        .WIDTH(WW), .DEPTH(DEPTH), .AW(AW), .INIT(WEIGHTS), .FILE(WEIGHT_FILE),
+        .STYLE(WEIGHT_MEM)
+    ) u_weights (
+        .aclk(aclk), .en(en), .addr(addr), .data(w1)
+    );
 
     // -- stage 2 (tree level 0): products; stages 3.. : adder tree levels --------------------
     genvar p, s, l;

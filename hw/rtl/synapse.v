@@ -239,7 +239,7 @@ module synapse #(
     /* verilator lint_off UNUSEDSIGNAL */
     reg  [NFW-1:0]  g2;
     /* verilator lint_on UNUSEDSIGNAL */
-    reg  [WW-1:0]   w2;
+    wire [WW-1:0]   w2;
 
     always @(posedge aclk) begin
         if (!aresetn) v2 <= 1'b0;
@@ -255,59 +255,13 @@ module synapse #(
         end
     end
 
-    // the weight ROM, as WEIGHT_MEM places it: the attribute on the array is all that
-    // differs.  Initialized from the constant WEIGHTS (an indexed part-select of a wide
-    // constant is a multiplexer tree that synthesis tools handle poorly) or from WEIGHT_FILE.
-    generate
-        if (WEIGHT_MEM == "bram") begin : g_bram
-            (* rom_style = "block" *)
-            reg [WW-1:0] rom [0:DEPTH-1];
-            if (WEIGHT_FILE == "") begin : g_const
-                integer j;
-                initial begin
-                    for (j = 0; j < DEPTH; j = j + 1) rom[j] = WEIGHTS[j*WW +: WW];
-                end
-            end else begin : g_file
-                initial $readmemh(WEIGHT_FILE, rom);
-            end
-            always @(posedge aclk) begin
-                if (en) w2 <= rom[a1];
-            end
-        end else if (WEIGHT_MEM == "lutram") begin : g_lutram
-            // LUTs as distributed ROM (Vivado).  yosys 0.23 has no ROM in its xc7 LUT-RAM
-            // library (rom_style "distributed" alone fails to map) and reads rom_block first:
-            // the same LUT6 64 x 1 ROMs, built as logic
-            (* rom_block = "logic", rom_style = "distributed" *)
-            reg [WW-1:0] rom [0:DEPTH-1];
-            if (WEIGHT_FILE == "") begin : g_const
-                integer j;
-                initial begin
-                    for (j = 0; j < DEPTH; j = j + 1) rom[j] = WEIGHTS[j*WW +: WW];
-                end
-            end else begin : g_file
-                initial $readmemh(WEIGHT_FILE, rom);
-            end
-            always @(posedge aclk) begin
-                if (en) w2 <= rom[a1];
-            end
-        end else begin : g_logic
-            // logic: LUTs and registers as synthesis builds them (yosys: rom_block; Vivado
-            // chooses by itself)
-            (* rom_block = "logic" *)
-            reg [WW-1:0] rom [0:DEPTH-1];
-            if (WEIGHT_FILE == "") begin : g_const
-                integer j;
-                initial begin
-                    for (j = 0; j < DEPTH; j = j + 1) rom[j] = WEIGHTS[j*WW +: WW];
-                end
-            end else begin : g_file
-                initial $readmemh(WEIGHT_FILE, rom);
-            end
-            always @(posedge aclk) begin
-                if (en) w2 <= rom[a1];
-            end
-        end
-    endgenerate
+    // the weight ROM, as WEIGHT_MEM places it (hw/rtl/weight_rom.v)
+    weight_rom #(
+        .WIDTH(WW), .DEPTH(DEPTH), .AW(AW), .INIT(WEIGHTS), .FILE(WEIGHT_FILE),
+        .STYLE(WEIGHT_MEM)
+    ) u_weights (
+        .aclk(aclk), .en(en), .addr(a1), .data(w2)
+    );
 
     // -- stage 3: accumulate, or read out and clear ----------------------------------------------
     wire [AB-1:0] acc_rd;    // group g2's accumulators

@@ -20,7 +20,7 @@ from ..errors import InternalError
 from ..ir.ops import Op, const, weight_bounds
 from ..ir.types import QuantSpec, int_range
 
-CELLS = ("mvu.v", "axis_skid.v")
+CELLS = ("mvu.v", "weight_rom.v", "axis_skid.v")
 PIPELINE = 4  # registers of hw/rtl/mvu.v besides its adder tree's clog2(SIMD) levels
 
 

@@ -33,7 +33,7 @@ from ..ir.types import QuantSpec
 from .mvu import acc_width, check_weight_mem, weight_placement, weights_impl
 from .mvu import weight_words as mvu_weight_words
 
-CELLS = ("synapse.v", "axis_skid.v")
+CELLS = ("synapse.v", "weight_rom.v", "axis_skid.v")
 # registers of hw/rtl/synapse.v from the cycle after the last input beat to the last
 # output beat (measured by the harness: issue -> address -> weight word -> accumulator
 # and output register -> skid)

@@ -19,7 +19,7 @@ from ..ir.ops import Op, const, weight_bounds
 from ..ir.types import QuantSpec
 from .mvu import acc_width, check_weight_mem, weight_placement, weights_impl
 
-CELLS = ("vvu.v", "axis_skid.v")
+CELLS = ("vvu.v", "weight_rom.v", "axis_skid.v")
 PIPELINE = 4  # registers of hw/rtl/vvu.v from an input beat to its output beat
 
 
