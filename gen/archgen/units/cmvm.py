@@ -465,17 +465,17 @@ def _hls_fields(p: Params, d: dict) -> dict:
     """What the HLS kernel (hw/hls/cmvm.h) needs: the weights as a table, the accumulator's
     bits (the true sums; the output width without a stage), and the stage's constants with
     the signed bits holding every acc * M + B and the clamp bounds."""
-    ranges = row_ranges(p.weight, d["xs_lo"], d["xs_hi"])
     out = {"hls_weights": p.weight.tolist(), "hls_mult": [0], "hls_bias": [0], "hls_lo": 0,
            "hls_hi": 0, "hls_rq_bits": 2, "hls_shift": 0, "hls_acc_bits": d["acc_bits"]}
     if not d["requant"]:
         return out
+    ranges = row_ranges(p.weight, d["xs_lo"], d["xs_hi"])
     lo = min(r[0] for r in ranges)
     hi = max(r[1] for r in ranges)
     ext = [v for (a, b), m, c in zip(ranges, p.out_mult, p.out_bias)
            for v in (a * m + c, b * m + c)]
     rq = signed_bits(min(ext + [d["out_lo"]]), max(ext + [d["out_hi"]])) + 1
-    return {**out, "hls_weights": p.weight.tolist(), "hls_mult": list(p.out_mult),
+    return {**out, "hls_mult": list(p.out_mult),
             "hls_bias": list(p.out_bias), "hls_lo": d["out_lo"], "hls_hi": d["out_hi"],
             "hls_rq_bits": max(rq, p.out_shift + 2), "hls_shift": p.out_shift,
             "hls_acc_bits": signed_bits(lo, hi)}
