@@ -39,6 +39,12 @@ class Model:
 
         return is_spiking(self.graph)
 
+    def hardware(self):
+        """The accelerator's plan (``backends.hardware.Hardware``) with the config's FIFOs."""
+        from .backends.hardware import plan
+
+        return plan(self.graph, self.config.fifo_depths)
+
     def golden(self, *inputs) -> np.ndarray | list:
         """Float outputs (batch first, dequantized) of the bit-accurate model; spike trains
         (time, batch, ...) for a spiking model, for any number of time steps."""

@@ -161,10 +161,25 @@ def cmd_generate(args) -> int:
                           "frames per second at that clock)")
     backends = check_backends([args.backend] if args.backend else [])
     check_out_dir(Path(args.output), [], args.force)  # fail before the (slow) import
+    if args.simulator is not None and not args.size_fifos:
+        raise ConfigError("--simulator is the simulator of --size-fifos; give --size-fifos too")
     model = _load(args, args.model)
     opts = _options_record(args, ("backend", "strategy", "target_fps", "clock_mhz", "part",
-                                  "config", "default_precision", "force"))
-    files = write_project(model, args.output, force=args.force, backends=backends, options=opts)
+                                  "config", "default_precision", "size_fifos", "simulator",
+                                  "force"))
+    extra = {}
+    if args.size_fifos:
+        from .fifo_sizing import size_fifos
+        from .project import json_text
+
+        model, rep = size_fifos(model, args.simulator)
+        extra["reports/fifo_sizing.json"] = json_text(rep)
+        used = sum(1 for d in rep["depths"].values() if d)
+        print(f"archgen: FIFOs sized by simulation ({rep['simulator']}): {used} of "
+              f"{len(rep['depths'])} layer inputs get one; interval {rep['best_interval_cycles']} "
+              f"cycles with deep FIFOs, {rep['estimated_interval_cycles']} estimated")
+    files = write_project(model, args.output, force=args.force, backends=backends, options=opts,
+                          extra_files=extra)
     print(f"archgen: wrote {len(files)} files to {args.output}")
     return 0
 
@@ -382,6 +397,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--clock-mhz", type=float, metavar="C", default=None)
     p.add_argument("--part", metavar="PART", default=None)
     _model_options(p)
+    p.add_argument("--size-fifos", action="store_true", default=None,
+                   help="size the FIFO in front of every layer by simulation (one extra "
+                        "simulator build; the depths go into the project's config and "
+                        "reports/fifo_sizing.json)")
+    p.add_argument("--simulator", choices=("verilator", "icarus"), default=None,
+                   help="simulator of --size-fifos (default: verilator when installed)")
     p.add_argument("--force", action="store_true",
                    help="write into a non-empty folder not made by archgen (overwrites only "
                         "archgen's own file names; never deletes)")

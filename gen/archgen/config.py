@@ -101,6 +101,9 @@ class Config:
     # where the weight ROMs of mvu/vvu/synapse layers go: auto (by size, as yosys would
     # place them: estimate.memory.weight_placement) | bram | lutram | logic
     weight_memory: str = "auto"
+    # beats of FIFO in front of a layer input ("LAYER", or "LAYER:k" for input k; 0: none),
+    # over the plan's own rules (backends/hardware.py); `generate --size-fifos` writes them
+    fifo_depths: dict = field(default_factory=dict)
     layers: dict = field(default_factory=dict)
     snn: SnnConfig = field(default_factory=SnnConfig)
 
@@ -119,6 +122,12 @@ class Config:
         if self.strategy not in self.STRATEGIES:
             raise ConfigError(f"strategy: {self.strategy!r} is not one of {', '.join(self.STRATEGIES)}")
         _check_weight_memory(self.weight_memory, "weight_memory")
+        if not isinstance(self.fifo_depths, dict):
+            raise ConfigError(f"fifo_depths: {self.fifo_depths!r} is not a mapping of layer input "
+                              "to FIFO depth")
+        for key, v in self.fifo_depths.items():
+            if not isinstance(v, int) or isinstance(v, bool) or v < 0 or v == 1:
+                raise ConfigError(f"fifo_depths.{key}: {v!r} is not 0 (no FIFO) or a depth >= 2")
         for name, layer in self.layers.items():
             for key in ("precision", "weight_precision"):
                 if getattr(layer, key) is not None:
@@ -151,6 +160,7 @@ class Config:
 
     def to_json(self) -> dict:
         out = {f.name: getattr(self, f.name) for f in fields(self) if f.name not in ("layers", "snn")}
+        out["fifo_depths"] = dict(sorted(self.fifo_depths.items()))
         out["snn"] = {f.name: getattr(self.snn, f.name) for f in fields(self.snn)}
         out["layers"] = {k: {f.name: getattr(v, f.name) for f in fields(v)
                              if getattr(v, f.name) is not None}

@@ -161,6 +161,7 @@ class Bench:
     module: str  # cocotb test module name
     module_dir: Path  # folder holding the module
     parameters: tuple = ()  # (name, value) top-level parameter overrides
+    defines: tuple = ()  # (name, value) Verilog macros defined for the build
 
     def key(self, simulator: str, env: dict, waves: bool) -> str:
         h = hashlib.sha256()
@@ -170,8 +171,8 @@ class Bench:
 
         # a Verilator build links cocotb's libraries by path: another venv (or cocotb)
         # needs its own build
-        h.update(json.dumps([self.toplevel, list(self.parameters), simulator, waves,
-                             _version(simulator, env), str(Path(cocotb.__file__).parent),
+        h.update(json.dumps([self.toplevel, list(self.parameters), list(self.defines), simulator,
+                             waves, _version(simulator, env), str(Path(cocotb.__file__).parent),
                              cocotb.__version__]).encode())
         return h.hexdigest()[:24]
 
@@ -205,7 +206,8 @@ def build(bench: Bench, simulator: str, waves: bool = False, log=None) -> Path:
         with _environ(env), _quiet(log):
             try:
                 runner.build(sources=[str(s) for s in bench.sources], hdl_toplevel=bench.toplevel,
-                             parameters=dict(bench.parameters), build_dir=str(bdir),
+                             parameters=dict(bench.parameters), defines=dict(bench.defines),
+                             build_dir=str(bdir),
                              build_args=build_args, always=True, timescale=TIMESCALE,
                              waves=waves)
             except (SystemExit, subprocess.CalledProcessError) as e:
@@ -350,13 +352,14 @@ def results_ok(results: Path) -> tuple[int, int]:
 
 def run_streams(bench: Bench, simulator: str, work: Path, inputs: dict, outputs: dict,
                 stall: float = 0.3, seed: int = 1, warmup: int = 3, timeout_cycles: int = 1_000_000,
-                waves: bool = False, log=None) -> dict:
+                waves: bool = False, log=None, extra: dict | None = None) -> dict:
     """Stream ``inputs`` (port -> frames of beat words) through the bench with random stalls
-    and compare with ``outputs``; returns what sim/cells/harness.py reported."""
+    and compare with ``outputs``; returns what sim/cells/harness.py reported.  ``extra``:
+    more keys of the bench description (pace, verify, peaks)."""
     work = Path(work)
     work.mkdir(parents=True, exist_ok=True)
     spec = {"clock_ns": 10, "seed": seed, "stall": stall, "warmup": warmup,
-            "timeout_cycles": timeout_cycles, "inputs": inputs, "outputs": outputs}
+            "timeout_cycles": timeout_cycles, "inputs": inputs, "outputs": outputs, **(extra or {})}
     spec_path = work / "bench.json"
     spec_path.write_text(json.dumps(spec))
     result_path = work / "bench_result.json"
@@ -385,7 +388,6 @@ class SimResult:
 def open_project(project_dir: Path, backend: str):
     """The model of a generated project folder (re-imported from its own copy) and its plan."""
     from . import load
-    from .backends.hardware import plan
     from .config import config_from_dict
     from .errors import ConfigError
     from .project import read_manifest
@@ -411,7 +413,7 @@ def open_project(project_dir: Path, backend: str):
         from .dse.tasks import replay
 
         model = replay(model, edits)
-    return model, plan(model.graph), manifest
+    return model, model.hardware(), manifest
 
 
 def simulate_project(project_dir, arrays, simulator: str | None = None, waves: bool = False,

@@ -1,6 +1,8 @@
 // axis_fifo: synchronous AXI4-Stream FIFO of DEPTH beats (tdata + tlast).
 // Storage is a memory (LUTRAM/BRAM by size) with a registered output stage; accepts
 // one beat and gives one beat per cycle; s_axis_tready is low only when full.
+// Simulation builds that define ARCHGEN_FIFO_PEAK keep the most beats the memory held at
+// once in `peak` (the output register not counted): FIFO sizing by simulation reads it.
 `default_nettype none
 
 module axis_fifo #(
@@ -67,6 +69,15 @@ module axis_fifo #(
             else if (m_axis_tready) out_valid <= 1'b0;
         end
     end
+
+`ifdef ARCHGEN_FIFO_PEAK
+    wire [AW:0] held = wr_ptr - rd_ptr;
+    reg  [AW:0] peak;
+    always @(posedge aclk) begin
+        if (!aresetn) peak <= {(AW+1){1'b0}};
+        else if (held > peak) peak <= held;
+    end
+`endif
 endmodule
 
 `default_nettype wire

@@ -5,13 +5,21 @@ A bench is described by a JSON file named in the environment variable ARCHGEN_BE
     {"clock_ns": 10, "seed": 1, "stall": 0.3, "timeout_cycles": 100000,
      "inputs":  {"s_axis": [[beat, ...], ...]},        # frames of beat words, per port
      "outputs": {"m_axis": [[beat, ...], ...]},        # expected frames, per port
-     "warmup": 3}                                      # frames first sent without stalls
+     "warmup": 3,                                      # frames first sent without stalls
+     "frame_period": 900,  # optional: phase 1 starts an input frame every 900 cycles
+     "verify": true,     # optional: false skips phase 2
+     "peaks": ["t3_fifo0", ...]}  # optional: FIFO instances whose `peak` is reported
 
 Phase 1 streams ``warmup`` frames (the port's frames, cycled) back to back with no
 stalls and measures latency (first input beat to last output beat of the first frame)
 and interval (between the ends of consecutive frames).  Phase 2 streams every frame
 with random stalls on both sides (probability ``stall`` per cycle).  Every output beat
 is compared with the expected one, tlast must mark exactly the last beat of each frame.
+A paced phase 1 (FIFO sizing by simulation, gen/archgen/fifo_sizing.py) offers input
+frame i at cycle i * ``frame_period`` (its beats back to back, as fast as the design
+takes them), as a source running at the design's interval would; the ``peak`` register
+of each FIFO in ``peaks`` (built with ARCHGEN_FIFO_PEAK defined, see hw/rtl/axis_fifo.v)
+is read at the end of phase 1.
 
 The bench writes ``bench_result.json`` next to the results: the received frames,
 the first mismatch (phase, frame, beat) or null, and the cycle figures.  No data may be
@@ -77,15 +85,20 @@ async def run_streams(dut, spec: dict | None = None) -> dict:
     t0 = get_sim_time("step")
     step = get_sim_steps(period, "ns")  # one clock period in simulator steps (frame times)
 
-    async def phase(name, frames_in, frames_out, pause):
+    async def phase(name, frames_in, frames_out, pause, frame_period=None):
         for s in ins.values():
             s.set_pause_generator(pause())
         for s in outs.values():
             s.set_pause_generator(pause())
         starts = {}
-        for port, frames in frames_in.items():
-            for f in frames:
+
+        async def feed(port, frames):
+            for i, f in enumerate(frames):
+                if frame_period and i:
+                    await ClockCycles(dut.aclk, frame_period)
                 await ins[port].send(AxiStreamFrame(tdata=list(f)))
+
+        feeders = [cocotb.start_soon(feed(p, fr)) for p, fr in frames_in.items()]
         got = {}
         for port, frames in frames_out.items():
             got[port] = []
@@ -96,6 +109,8 @@ async def run_streams(dut, spec: dict | None = None) -> dict:
                     result["mismatch"] = {"phase": name, "port": port, "frame": i, "beat": None,
                                           "reason": f"no complete output frame within {timeout} "
                                                     "cycles (data lost or design stuck)"}
+                    for t in feeders:
+                        t.cancel()
                     return got, starts
                 data = [int(v) for v in fr.tdata]
                 got[port].append((data, fr.sim_time_end))
@@ -118,8 +133,6 @@ async def run_streams(dut, spec: dict | None = None) -> dict:
         idx = [i % n_frames for i in range(warm)]
         fin = {p: [fr[i] for i in idx] for p, fr in spec["inputs"].items()}
         fout = {p: [fr[i] for i in idx] for p, fr in spec["outputs"].items()}
-        for s in ins.values():
-            s.set_pause_generator(_no_pauses())
         first_beat = {}
 
         async def watch(port):
@@ -131,7 +144,7 @@ async def run_streams(dut, spec: dict | None = None) -> dict:
                     return
 
         watchers = [cocotb.start_soon(watch(p)) for p in ins]
-        got, _ = await phase("measure", fin, fout, _no_pauses)
+        got, _ = await phase("measure", fin, fout, _no_pauses, spec.get("frame_period"))
         for w in watchers:
             w.cancel()
         if result["mismatch"] is None:
@@ -146,8 +159,10 @@ async def run_streams(dut, spec: dict | None = None) -> dict:
         if result["mismatch"] is None:  # else keep what came out, for the report
             for p in result["received"]:
                 result["received"][p] = []
+    if spec.get("peaks"):
+        result["peaks"] = {name: int(getattr(dut, name).peak.value) for name in spec["peaks"]}
     # phase 2: verification with random stalls on both sides
-    if result["mismatch"] is None:
+    if result["mismatch"] is None and spec.get("verify", True):
         t1 = get_sim_time("step")
         await phase("stalls", spec["inputs"], spec["outputs"],
                     (lambda: _pauses(rng, stall)) if stall > 0 else _no_pauses)

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .. import golden
-from ..errors import UnsupportedOpError
+from ..errors import ConfigError, UnsupportedOpError
 from ..ir import Graph
 from ..ir.graph import Node, Tensor, sanitize
 from ..passes.lower import WIRE_OPS, partition
@@ -128,8 +128,12 @@ class Hardware:
         return self.graph.rebuild(nodes, inputs=inputs, outputs=outputs)
 
 
-def plan(graph: Graph) -> Hardware:
-    """The accelerator of a lowered, folded graph."""
+def plan(graph: Graph, fifo_depths: dict | None = None) -> Hardware:
+    """The accelerator of a lowered, folded graph.
+
+    ``fifo_depths`` (the config's, e.g. from FIFO sizing by simulation): {"LAYER" or
+    "LAYER:k": beats} sets the FIFO in front of input k (default 0) of a layer; 0 means
+    none.  A branch of a forked stream keeps at least the depth that prevents deadlock."""
     part = partition(graph)
     hw_nodes = [n for n in graph.nodes if n.name in set(part.hardware)]
     if not hw_nodes:
@@ -166,7 +170,7 @@ def plan(graph: Graph) -> Hardware:
         taken.add(module)
         layers.append(Layer(n, module, ins, outs, d))
     in_t, out_t = inputs[0], alias.get(outputs[0], outputs[0])
-    streams = _streams(graph, layers, alias, in_t, out_t)
+    streams = _streams(graph, layers, alias, in_t, out_t, fifo_depths or {})
     first = next(s for s in streams if s.source is None)
     last = next(s for s in streams if any(k.layer is None for k in s.sinks))
     return Hardware(graph, top, part.prefix, part.suffix, tuple(layers), streams,
@@ -179,7 +183,7 @@ def _port(t: Tensor, lanes: int) -> Port:
     return Port(t.name, t.shape, lanes, q.bits, q.signed, q.bipolar)
 
 
-def _streams(graph: Graph, layers, alias, in_t: str, out_t: str) -> tuple:
+def _streams(graph: Graph, layers, alias, in_t: str, out_t: str, fifo_depths: dict) -> tuple:
     by_name = {ly.name: ly for ly in layers}
     sources = {}  # stream tensor -> (layer or None, lanes)
     for ly in layers:
@@ -199,11 +203,25 @@ def _streams(graph: Graph, layers, alias, in_t: str, out_t: str) -> tuple:
             need = _vector_fifo(by_name.get(a), src)
             if need:
                 depth[(t, a, k)] = max(depth.get((t, a, k), 0), need)
+    by_key = {sink_key(a, k): (t, a, k, len(ks)) for t, ks in sinks.items() for a, k, _ in ks
+              if a is not None}
+    for key, beats in fifo_depths.items():
+        if key not in by_key:
+            raise ConfigError(f"fifo_depths.{key}: no layer input of that name in the accelerator "
+                              f"(its layer inputs: {', '.join(sorted(by_key))})")
+        t, a, k, forked = by_key[key]
+        # a forked branch keeps its deadlock-free depth
+        depth[(t, a, k)] = max(int(beats), depth.get((t, a, k), 0)) if forked > 1 else int(beats)
     out = []
     for t, (src, lanes) in sources.items():
         ks = tuple(Sink(a, k, ln, depth.get((t, a, k), 0)) for a, k, ln in sinks.get(t, []))
         out.append(Stream(t, src, lanes, graph.tensors[t].quant.bits, ks))
     return tuple(out)
+
+
+def sink_key(layer: str, index: int) -> str:
+    """The name of a layer input in ``fifo_depths``: the layer, with ``:k`` for input k > 0."""
+    return layer if index == 0 else f"{layer}:{index}"
 
 
 def _fifo_depths(graph, layers, sources, sinks) -> dict:
@@ -259,10 +277,16 @@ def _vector_fifo(layer, source) -> int:
     whole windows at once and needs none.)"""
     if layer is None or source is None or not isinstance(layer.node.op, mvu.Params):
         return 0
-    if isinstance(source.node.op, (swg.Params, dswg.Params)) or \
-            layer.node.op.weight.shape[0] == layer.node.op.pe:
+    if emits_windows(source) or layer.node.op.weight.shape[0] == layer.node.op.pe:
         return 0  # one row group: the vector streams straight through
     return layer.node.op.weight.shape[1] // layer.node.op.simd + 2
+
+
+def emits_windows(layer: Layer) -> bool:
+    """A window generator (swg, dswg): it emits each window at one beat per cycle, and its
+    stream is its input's kernel-size times over (a FIFO on it costs that much more than
+    one in front of the generator)."""
+    return isinstance(layer.node.op, (swg.Params, dswg.Params))
 
 
 def _capacity(ly: Layer) -> float:

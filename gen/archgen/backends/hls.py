@@ -205,10 +205,9 @@ def frames_text(frames) -> str:
 
 def files(model) -> dict:
     """Every file of the HLS backend, by path in the project folder."""
-    from .hardware import plan
     from .verilog import layer_table, random_codes, vectors
 
-    hw = plan(model.graph)
+    hw = model.hardware()
     func = top_name(hw)
     fw = firmware_files(hw, model.path.name)
     out = {f"{FOLDER}/firmware/{k}": v for k, v in fw.items()}

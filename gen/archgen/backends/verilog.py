@@ -59,7 +59,7 @@ def top_context(hw) -> dict:
     """Wires and instances of the top module: layers, forks, FIFOs and width converters."""
     import math
 
-    wires, insts, cells = [], [], set()
+    wires, insts, cells, fifos = [], [], set(), []
     tag = {s.tensor: f"t{i}" for i, s in enumerate(hw.streams)}
 
     def wire(name, width, comment=""):
@@ -97,6 +97,8 @@ def top_context(hw) -> dict:
                 nxt = wire(f"{base}_q{i}", width)
                 infra("axis_fifo", f"{base}_fifo{i}", [("WIDTH", width), ("DEPTH", k.fifo)],
                       [("s_axis", cur)], [("m_axis", nxt)])
+                fifos.append({"instance": f"{base}_fifo{i}", "layer": k.layer, "index": k.index,
+                              "depth": k.fifo})
                 cur = nxt
             steps = [k.lanes] if k.lanes % lanes == 0 or lanes % k.lanes == 0 else \
                 [math.gcd(lanes, k.lanes), k.lanes]
@@ -120,7 +122,7 @@ def top_context(hw) -> dict:
             "in_width": hw.input.width, "in_bus": hw.input.bus_width,
             "out_width": hw.output.width, "out_bus": hw.output.bus_width,
             "input": hw.input.to_json(), "output": hw.output.to_json(),
-            "infra_cells": sorted(cells)}
+            "infra_cells": sorted(cells), "fifos": fifos}
 
 
 def rtl_files(hw, rom_bits: int = ROM_BITS) -> dict:
@@ -182,9 +184,8 @@ def files(model) -> dict:
     from ..project import json_text
     from ..resources import resource_dir
     from ..spiking import steps_of, warmup
-    from .hardware import plan
 
-    hw = plan(model.graph)
+    hw = model.hardware()
     out = {f"rtl/{k}": v for k, v in rtl_files(hw).items()}
     rtl = sorted(k[4:] for k in out if k.endswith(".v"))
     mems = sorted(k[4:] for k in out if k.endswith(".mem"))

@@ -128,7 +128,7 @@ def measure(design, ctx: Context) -> dict:
     from ..passes import run_pipeline
 
     graph = run_pipeline(design.source, design.config)
-    est = estimate(plan(graph), get_part(design.config.part))
+    est = estimate(plan(graph, design.config.fifo_depths), get_part(design.config.part))
     tot = est.total.rounded()
     out = golden.run(graph, ctx.x)[0]
     if out.shape != ctx.reference.shape:

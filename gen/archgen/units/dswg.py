@@ -229,7 +229,10 @@ def derive(p: Params, ins, outs) -> dict:
             # the line buffer and the row being written): hardware.py sizes the other
             # branches' FIFOs by it
             "frame_buffer_input": 0,
-            "lead_beats": min(h, rows + 1) * w if line else frame_beats}
+            "lead_beats": min(h, rows + 1) * w if line else frame_beats,
+            # cycles per frame in which it receives and emits nothing (a whole frame is
+            # received first): FIFO sizing probes its window stream, whose FIFO hides them
+            "receive_cycles": 0 if line else frame_beats}
 
 
 def context(p: Params, ins, outs) -> dict:
