@@ -33,6 +33,18 @@ def _sinks(hw) -> dict:
     return {(k.layer, k.index): (s, k) for s in hw.streams for k in s.sinks}
 
 
+def test_rules_give_a_matrix_vector_unit_a_whole_vector_in_stream_beats():
+    """The FIFO in front of a matrix-vector unit fed by another layer holds one input
+    vector, counted in beats of the stream it sits on (before the width converter): 64
+    beats of 1 lane here, not 64 / SIMD 4.  (Counted in SIMD beats it held a quarter of
+    a vector, and CNV-w2a2's dense layers ran at 55,819 cycles per frame, not 36,864.)"""
+    model = archgen.load(FIX / "mlp_w2a2.onnx", layers={"node_linear": {"pe": 1, "simd": 1},
+                                                         "node_linear_1": {"pe": 2, "simd": 4}})
+    s, k = _sinks(plan(model.graph))[("node_linear_1", 0)]
+    assert (s.lanes, k.lanes) == (1, 4)
+    assert k.fifo == 64 + 2
+
+
 @pytest.mark.parametrize("bad", [-1, 1, 2.5, "8", True])
 def test_config_rejects_a_bad_depth(bad):
     with pytest.raises(ConfigError, match="fifo_depths.conv_offset"):
@@ -122,3 +134,21 @@ def test_size_fifos_options_are_checked(tmp_path, capsys):
     assert code == 2
     assert "--size-fifos" in capsys.readouterr().err
     assert not (tmp_path / "p").exists()
+
+
+def test_committed_cnv_depths_match_the_designs(tmp_path):
+    """bench/cnv_fifos.json (the CNV benchmarks' sized FIFOs, perf_sim.py --size-fifos)
+    names exactly the layer inputs sizing probes in today's CNV designs."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+    import perf_sim
+
+    table = perf_sim.cnv_fifos()
+    assert set(table) == {f"cnv-w{w}a{a}" for w, a, _ in perf_sim.CNV_CASES}
+    for name, depths in table.items():
+        model, _ = perf_sim.design(name, 1, tmp_path / name)
+        hw = plan(model.graph)
+        assert set(depths) == {k.layer if k.index == 0 else f"{k.layer}:{k.index}"
+                               for s in hw.streams for k in s.sinks if probed(hw, s, k)}
+        assert model.hardware()  # every key names a layer input (else a ConfigError)

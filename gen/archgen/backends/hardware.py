@@ -200,7 +200,7 @@ def _streams(graph: Graph, layers, alias, in_t: str, out_t: str, fifo_depths: di
     for t, ks in sinks.items():
         src = by_name.get(sources[t][0]) if t in sources else None
         for a, k, _ in ks:
-            need = _vector_fifo(by_name.get(a), src)
+            need = _vector_fifo(by_name.get(a), src, sources[t][1])
             if need:
                 depth[(t, a, k)] = max(depth.get((t, a, k), 0), need)
     by_key = {sink_key(a, k): (t, a, k, len(ks)) for t, ks in sinks.items() for a, k, _ in ks
@@ -268,18 +268,19 @@ def _fifo_depths(graph, layers, sources, sinks) -> dict:
     return out
 
 
-def _vector_fifo(layer, source) -> int:
+def _vector_fifo(layer, source, lanes: int) -> int:
     """A matrix-vector unit reads each input vector during its first row group, then
     computes the other row groups from its buffer.  Fed by a layer that emits its results
     spread over its own compute time, it would wait for the whole vector in the first row
     group and stall its producer in the others, halving the throughput of both: one
     vector of FIFO in front of it lets the producer run ahead.  (A window generator emits
-    whole windows at once and needs none.)"""
+    whole windows at once and needs none.)  The FIFO sits before the width converter, so
+    a vector is counted in beats of the stream's ``lanes``, not of the unit's SIMD."""
     if layer is None or source is None or not isinstance(layer.node.op, mvu.Params):
         return 0
     if emits_windows(source) or layer.node.op.weight.shape[0] == layer.node.op.pe:
         return 0  # one row group: the vector streams straight through
-    return layer.node.op.weight.shape[1] // layer.node.op.simd + 2
+    return -(-layer.node.op.weight.shape[1] // lanes) + 2
 
 
 def emits_windows(layer: Layer) -> bool:
