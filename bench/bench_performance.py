@@ -9,7 +9,8 @@ with ``--synth`` the jet MLP also goes through yosys layer by layer (minutes), w
 ``--sim`` through Verilator for its measured latency and interval.  Generation time is
 import + passes + Verilog rendering (with the golden model's test vectors), best of 3;
 ``passes_s`` the import and passes alone (folding included), best of 3.  For the CNVs,
-the folding ``--target-fps`` chose is printed per layer (pe x simd).
+the folding ``--target-fps`` chose is printed per layer (pe x simd), and their FIFOs are
+the ones sized by simulation in bench/cnv_fifos.json (``perf_sim.py --size-fifos``).
 
 The jet MLP runs twice: the dataflow units of #3 at full parallelism, and ``strategy:
 latency`` at three logic-depth budgets (cmvm: multiplier-free shift-add graphs with the
@@ -33,11 +34,10 @@ sys.path.insert(0, str(ROOT / "gen"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import archgen  # noqa: E402
-from archgen.backends.hardware import plan  # noqa: E402
 from archgen.estimate.model import estimate  # noqa: E402
 from archgen.estimate.parts import get_part  # noqa: E402
 from models import cnv  # noqa: E402
-from perf_sim import fully_parallel  # noqa: E402
+from perf_sim import cnv_fifos, fully_parallel  # noqa: E402
 
 JET = ROOT / "tests" / "fixtures" / "mlp_w6a6.onnx"  # 16-64-32-32-5, W6A6, batch norm
 
@@ -75,8 +75,7 @@ def foldings(model) -> str:
 
 
 def row(name, model, part, extra=None) -> dict:
-    hw = plan(model.graph)
-    est = estimate(hw, get_part(part))
+    est = estimate(model.hardware(), get_part(part))
     t = est.total
     out = {"design": name, "LUT": t.LUT, "FF": t.FF, "DSP": t.DSP, "BRAM36": t.BRAM36 + t.BRAM18 / 2,
            "interval": est.interval, "latency": est.latency, "bottleneck": est.bottleneck}
@@ -125,7 +124,9 @@ def main():
         with tempfile.TemporaryDirectory() as d:
             path = Path(d) / f"cnv_w{wbits}a{abits}.onnx"
             onnx.save(cnv(wbits, abits), path)
-            opts = {"target_fps": fps, "clock_mhz": 100.0, "part": "xc7z020"}
+            # FIFO depths sized by simulation (perf_sim.py --size-fifos), as simulated
+            opts = {"target_fps": fps, "clock_mhz": 100.0, "part": "xc7z020",
+                    "fifo_depths": cnv_fifos().get(f"cnv-w{wbits}a{abits}", {})}
             model = archgen.load(path, **opts)
             rows.append(row(f"CNV-w{wbits}a{abits} at {fps:g} frames/s", model, "xc7z020",
                             {**generation_times(path, **opts), "folding": foldings(model)}))

@@ -4,9 +4,11 @@ Prints one table; exits 1 when any design's RTL differs from golden (numbers go 
 README; nothing here is a timed assertion).
 
     .venv/bin/python bench/perf_sim.py [--only NAME ...] [--frames N] [--rom-bits B]
+                                       [--size-fifos | --rules]
 
 The six designs are built exactly as ``bench/bench_performance.py`` builds them (same parts,
-clocks, target frame rates and the fully parallel layers of the jet dataflow row);
+clocks, target frame rates and the fully parallel layers of the jet dataflow row; the
+CNV designs with the FIFO depths of bench/cnv_fifos.json, sized by simulation);
 ``designs()`` and ``simulate_design()`` are the API that bench and tests/test_benchmarks.py
 use.  Builds go to a private ARCHGEN_CACHE, so they are cold, and run with one make job (the
 machines this runs on are shared).
@@ -44,6 +46,9 @@ FRAMES = {"jet": 8, "cnv": 2}
 NAMES = (("jet-dataflow-parallel",) + tuple(f"jet-latency-d{d}" for d in JET_DEPTHS)
          + tuple(f"cnv-w{w}a{a}" for w, a, _ in CNV_CASES))
 INPUT_SEED = 9
+# the CNV designs' FIFO depths from sizing by simulation (archgen.fifo_sizing), written by
+# `perf_sim.py --size-fifos --only cnv-...`: 10-25 minutes of Verilator build per design
+CNV_FIFOS = ROOT / "bench" / "cnv_fifos.json"
 
 
 def fully_parallel(path) -> dict:
@@ -71,9 +76,17 @@ def cnv_inputs(model, frames: int, seed: int = INPUT_SEED) -> np.ndarray:
     return ((codes - q.zero_point) * scale).astype(np.float32)
 
 
-def design(name: str, frames: int | None = None, folder=None):
+def cnv_fifos() -> dict:
+    """{design: fifo_depths} of the CNV designs, as ``--size-fifos`` last sized them."""
+    import json
+
+    return json.loads(CNV_FIFOS.read_text()) if CNV_FIFOS.is_file() else {}
+
+
+def design(name: str, frames: int | None = None, folder=None, sized: bool = True):
     """(model, input array) of one benchmark design; CNV's ONNX model goes into ``folder``
-    (a new temporary folder when None; the model file must live as long as the model)."""
+    (a new temporary folder when None; the model file must live as long as the model).
+    ``sized``: a CNV design takes its FIFO depths from CNV_FIFOS (else the plan's rules)."""
     import archgen
 
     if name not in NAMES:
@@ -92,15 +105,33 @@ def design(name: str, frames: int | None = None, folder=None):
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"cnv_w{wbits}a{abits}.onnx"
     onnx.save(cnv(wbits, abits), path)
-    model = archgen.load(path, target_fps=fps, **CNV_OPTIONS)
+    fifos = cnv_fifos().get(name, {}) if sized else {}
+    model = archgen.load(path, target_fps=fps, fifo_depths=fifos, **CNV_OPTIONS)
     return model, cnv_inputs(model, frames or FRAMES["cnv"])
 
 
-def designs(only=None, frames: int | None = None, folder=None):
+def designs(only=None, frames: int | None = None, folder=None, sized: bool = True):
     """Yield (name, model, input array) for each benchmark design (``only``: a subset)."""
     for name in only or NAMES:
-        model, x = design(name, frames, folder)
+        model, x = design(name, frames, folder, sized)
         yield name, model, x
+
+
+def size_cnv_fifos(name: str, model, workdir):
+    """``model`` with FIFOs sized by simulation (Verilator, a cold build in ``workdir``);
+    its depths replace ``name``'s in CNV_FIFOS.  Returns (model, sizing report)."""
+    import json
+
+    from archgen.fifo_sizing import size_fifos
+
+    with _private_cache(Path(workdir) / "cache"):
+        t = time.perf_counter()
+        model, rep = size_fifos(model, "verilator", work=Path(workdir) / "probe")
+        rep["sizing_s"] = round(time.perf_counter() - t, 1)
+    table = cnv_fifos()
+    table[name] = rep["depths"]
+    CNV_FIFOS.write_text(json.dumps(dict(sorted(table.items())), indent=1, sort_keys=True) + "\n")
+    return model, rep
 
 
 @contextlib.contextmanager
@@ -153,10 +184,9 @@ def _peak_rss(every: float = 0.5):
 
 def _rewrite_rtl(model, project: Path, rom_bits: int) -> None:
     """rtl/ of ``project`` again with memories over ``rom_bits`` bits as .mem files."""
-    from archgen.backends.hardware import plan
     from archgen.backends.verilog import rtl_files
 
-    files = rtl_files(plan(model.graph), rom_bits)
+    files = rtl_files(model.hardware(), rom_bits)
     for mem in (project / "rtl").glob("*.mem"):
         if mem.name not in files:
             mem.unlink()
@@ -175,7 +205,6 @@ def simulate_design(name: str, model, x, workdir, rom_bits: int | None = None,
     sim_s), latency_cycles, interval_cycles (from the back-to-back phase), bit_exact,
     frames, and build_peak_mb (peak of the summed resident size of the build processes)."""
     from archgen import simulate
-    from archgen.backends.hardware import plan
     from archgen.errors import VerificationError
     from archgen.project import read_manifest, write_project
 
@@ -184,7 +213,7 @@ def simulate_design(name: str, model, x, workdir, rom_bits: int | None = None,
     write_project(model, project, backends=("verilog",))
     if rom_bits is not None:
         _rewrite_rtl(model, project, rom_bits)
-    hw = plan(model.graph)
+    hw = model.hardware()
     rtl = project.resolve() / "rtl"
     out = {"design": name, "frames": int(len(x)), "rom_files": len(list(rtl.glob("*.mem"))),
            "rtl_kb": round(sum(p.stat().st_size for p in rtl.glob("*.v")) / 1024)}
@@ -227,10 +256,20 @@ def main(argv=None) -> int:
     ap.add_argument("--rom-bits", type=int, default=None,
                     help="memories over this many bits as $readmemh files (default: the backend's)")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
+    fifos = ap.add_mutually_exclusive_group()
+    fifos.add_argument("--size-fifos", action="store_true",
+                       help=f"size the CNV designs' FIFOs by simulation first (rewrites {CNV_FIFOS.name})")
+    fifos.add_argument("--rules", action="store_true",
+                       help=f"CNV with the plan's FIFO rules, not the depths in {CNV_FIFOS.name}")
     args = ap.parse_args(argv)
     work = Path(tempfile.mkdtemp(prefix="archgen-perf-sim-"))
     rows = []
-    for name, model, x in designs(args.only, args.frames, work / "models"):
+    for name, model, x in designs(args.only, args.frames, work / "models", not args.rules):
+        if args.size_fifos and name.startswith("cnv"):
+            model, rep = size_cnv_fifos(name, model, work / f"{name}-sizing")
+            print(f"{name}: FIFOs sized in {rep['sizing_s']} s, best interval "
+                  f"{rep['best_interval_cycles']:,} (estimate {rep['estimated_interval_cycles']:,}); "
+                  f"depths {rep['depths']}", file=sys.stderr, flush=True)
         # a fresh cache per design: every build is cold
         r = simulate_design(name, model, x, work / name, rom_bits=args.rom_bits)
         rows.append(r)
