@@ -31,7 +31,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .backends.hardware import emits_windows
+from .backends.hardware import emits_windows, plan, sink_key
 
 FRAMES = 4  # frames streamed (the first fills the pipeline; peaks settle after it)
 SLACK = 2  # beats over the peak (a beat in flight on each side of the FIFO)
@@ -74,7 +74,6 @@ def size_fifos(model, simulator: str | None = None, frames: int = FRAMES, work=N
     ``simulator``: verilator (default when installed) or icarus; ``work``: a folder for
     the probe's files (default: a temporary one, removed after unless sizing fails);
     ``log``: the simulator's output (default: ``work``/sizing.log)."""
-    from .backends.hardware import plan, sink_key
     from .backends.verilog import random_codes, rtl_files, top_context, vectors
     from .errors import ToolNotFoundError, VerificationError
     from .estimate.model import estimate
@@ -111,11 +110,8 @@ def size_fifos(model, simulator: str | None = None, frames: int = FRAMES, work=N
         bench = Bench(tuple(sorted(rtl.glob("*.v"))), probe.top, "test_accelerator", sim,
                       defines=(("ARCHGEN_FIFO_PEAK", 1),))
         spec = vectors(hw, random_codes(hw, frames))
-        runs = []
-        for extra in ({}, None):
-            if extra is None:  # the second run: paced at the first one's interval
-                extra = {"frame_period": runs[0]["interval_cycles"] or interval,
-                         "peaks": [f["instance"] for f in fifos]}
+
+        def run(**extra) -> dict:
             res = run_streams(bench, simulator, run_dir, spec["inputs"], spec["outputs"],
                               warmup=frames, timeout_cycles=20 * interval + 100_000, log=log,
                               extra={"verify": False, **extra})
@@ -124,16 +120,20 @@ def size_fifos(model, simulator: str | None = None, frames: int = FRAMES, work=N
                 raise VerificationError(
                     f"FIFO sizing of {model.path}: the probe design ({simulator}) failed at "
                     f"frame {m.get('frame')}: {m.get('reason')} (log: {log})")
-            runs.append(res)
+            return res
+
+        best = run()  # back to back
+        paced = run(frame_period=best["interval_cycles"] or interval,
+                    peaks=[f["instance"] for f in fifos])
         done = True
     finally:
         if own and done:
             shutil.rmtree(work, ignore_errors=True)
-    peaks = {sink_key(f["layer"], f["index"]): res["peaks"][f["instance"]] for f in fifos}
+    peaks = {sink_key(f["layer"], f["index"]): paced["peaks"][f["instance"]] for f in fifos}
     depths = {k: (p + SLACK if p > MIN_PEAK else 0) for k, p in sorted(peaks.items())}
     report = {"simulator": simulator, "frames": frames, "estimated_interval_cycles": interval,
-              "best_interval_cycles": runs[0]["interval_cycles"],
-              "paced_interval_cycles": res["interval_cycles"],
+              "best_interval_cycles": best["interval_cycles"],
+              "paced_interval_cycles": paced["interval_cycles"],
               "peaks": dict(sorted(peaks.items())), "depths": depths}
     config = dataclasses.replace(model.config, fifo_depths=depths)
     return dataclasses.replace(model, config=config), report
