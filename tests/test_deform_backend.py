@@ -50,8 +50,9 @@ def test_block_simulates_bit_exact(tmp_path, name, simulator):
     # the analytic interval is the slowest layer's; a whole-frame sampler's receive phase
     # (H*W cycles with no window out) is only partly hidden behind it: measured 1-3% above
     # with FINN's SIMD-first folding, up to 5.1% with the least-cost folding
-    # (deform_d2_g3_nomask: 4,578 against 4,356; the stalls between layers, issue #9's
-    # FIFO sizing); a line-buffer sampler (deform_bounded) receives while it samples: exact
+    # (deform_d2_g3_nomask: 4,578 against 4,356; the stalls between layers, which FIFOs
+    # sized by simulation remove: 4,356, tests/test_fifo_sizing.py); a line-buffer
+    # sampler (deform_bounded) receives while it samples: exact
     est = estimate(hw, get_part("xc7z020")).interval
     assert est <= rep["interval_cycles"] <= 1.06 * est, (rep["interval_cycles"], est)
     (sampler,) = [ly.hw for ly in hw.layers if ly.node.op.kind() == "dswg"]
