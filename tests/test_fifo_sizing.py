@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 import archgen
-from archgen.backends.hardware import plan
+from archgen.backends.hardware import plan, sink_key
 from archgen.cli import main
 from archgen.config import Config
 from archgen.errors import ConfigError
@@ -122,11 +122,10 @@ def test_sized_design_runs_as_fast_as_deep_fifos_allow(tmp_path, capsys):
     assert sized == rep["best_interval_cycles"] == est < rules, (sized, rep, rules)
     # the project was generated with those depths, and `archgen sim` re-plans with them
     _, hw, _ = open_project(out, "verilog")
-    for s in hw.streams:
-        for k in s.sinks if len(s.sinks) == 1 else ():  # (forked branches keep at least
-            key = k.layer if k.index == 0 else f"{k.layer}:{k.index}"  # their safe depth)
-            if key in rep["depths"]:
-                assert k.fifo == rep["depths"][key]
+    # (a forked branch keeps at least its deadlock-free depth: single sinks only)
+    for k in (s.sinks[0] for s in hw.streams if len(s.sinks) == 1 and s.sinks[0].layer):
+        if sink_key(k.layer, k.index) in rep["depths"]:
+            assert k.fifo == rep["depths"][sink_key(k.layer, k.index)]
 
 
 def test_size_fifos_options_are_checked(tmp_path, capsys):
@@ -149,6 +148,6 @@ def test_committed_cnv_depths_match_the_designs(tmp_path):
     for name, depths in table.items():
         model, _ = perf_sim.design(name, 1, tmp_path / name)
         hw = plan(model.graph)
-        assert set(depths) == {k.layer if k.index == 0 else f"{k.layer}:{k.index}"
+        assert set(depths) == {sink_key(k.layer, k.index)
                                for s in hw.streams for k in s.sinks if probed(hw, s, k)}
         assert model.hardware()  # every key names a layer input (else a ConfigError)
