@@ -78,12 +78,14 @@ class Design:
 
 
 def archgen_design(ly, out: Path) -> Design:
-    """The layer module exactly as the Verilog backend renders it, with the cmvm cell."""
+    """The layer module exactly as the Verilog backend renders it, with the cmvm cells."""
     for name, text in layer_files(ly.module, ly.node.op, list(ly.ins), list(ly.outs)).items():
         (out / name).write_text(text)
-    cell = out / "cmvm.v"
-    cell.write_text((resource_dir("hw") / "rtl" / "cmvm.v").read_text())
-    return Design("archgen", ly.module, (out / f"{ly.module}.v", cell),
+    cells = []
+    for c in cmvm.CELLS:
+        cells.append(out / c)
+        cells[-1].write_text((resource_dir("hw") / "rtl" / c).read_text())
+    return Design("archgen", ly.module, (out / f"{ly.module}.v", *cells),
                   ly.hw["pipeline_cycles"], ly.hw["adders"])
 
 

@@ -13,9 +13,9 @@ the folding ``--target-fps`` chose is printed per layer (pe x simd), and their F
 the ones sized by simulation in bench/cnv_fifos.json (``perf_sim.py --size-fifos``).
 
 The jet MLP runs twice: the dataflow units of #3 at full parallelism, and ``strategy:
-latency`` at three logic-depth budgets (cmvm: multiplier-free shift-add graphs with the
-requantizer folded into their pipeline as a constant shift-add multiply and a clamp,
-registers every ``latency_depth`` adder levels; no DSP).
+latency`` at three logic-depth budgets (cmvm: multiplier-free shift-add graphs of ternary
+adders with the requantizer folded into their pipeline as a constant shift-add multiply
+and a clamp, registers every ``latency_depth`` adder levels; no DSP).
 """
 
 from __future__ import annotations
@@ -37,7 +37,7 @@ import archgen  # noqa: E402
 from archgen.estimate.model import estimate  # noqa: E402
 from archgen.estimate.parts import get_part  # noqa: E402
 from models import cnv  # noqa: E402
-from perf_sim import cnv_fifos, fully_parallel  # noqa: E402
+from perf_sim import JET_DEPTHS, cnv_fifos, fully_parallel  # noqa: E402
 
 JET = ROOT / "tests" / "fixtures" / "mlp_w6a6.onnx"  # 16-64-32-32-5, W6A6, batch norm
 
@@ -112,7 +112,7 @@ def main():
             rep = simulate_project(d / "p", [x], "verilator").report
             r.update({"sim_latency": rep["latency_cycles"], "sim_interval": rep["interval_cycles"]})
     rows.append(r)
-    for depth in (2, 4, 7):  # adder levels between registers (the logic-depth budget)
+    for depth in JET_DEPTHS:  # adder levels between registers (the logic-depth budget)
         lat = archgen.load(JET, strategy="latency", part="xcvu9p", clock_mhz=200,
                            latency_depth=depth)
         rows.append(row(f"jet MLP, strategy latency, depth {depth}", lat, "xcvu9p",

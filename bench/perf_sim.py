@@ -38,7 +38,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 JET = ROOT / "tests" / "fixtures" / "mlp_w6a6.onnx"  # 16-64-32-32-5, W6A6, batch norm
 JET_OPTIONS = {"part": "xcvu9p", "clock_mhz": 200}  # hls4ml's 6-bit case: VU9P at 200 MHz
-JET_DEPTHS = (2, 4, 7)  # latency_depth: adder levels between registers
+JET_DEPTHS = (2, 4, 5)  # latency_depth: adder levels between registers (5: 9 cycles)
 CNV_CASES = ((2, 2, 2580.0), (1, 1, 9150.0))  # BNN-PYNQ on PYNQ-Z1 at 100 MHz
 CNV_OPTIONS = {"clock_mhz": 100.0, "part": "xc7z020"}
 # frames simulated by default: CNV's latency is 54k-166k cycles, its interval 10k-37k

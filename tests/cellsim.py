@@ -34,12 +34,29 @@ def run_cell(tmp_path: Path, simulator: str, toplevel: str, sources, inputs: dic
     return res
 
 
+def xilinx_models() -> Path:
+    """yosys's simulation models of the Xilinx primitives, in its share folder next to its
+    binary (skips without yosys): with SYNTHESIS defined, a cell's primitive netlist
+    (hw/rtl/add3.v) simulates against them."""
+    import shutil
+
+    exe = shutil.which("yosys")
+    if exe is None:
+        pytest.skip("yosys not found (its Xilinx cell models are needed)")
+    path = Path(exe).resolve().parent.parent / "share" / "yosys" / "xilinx" / "cells_sim.v"
+    if not path.exists():
+        pytest.skip(f"{path} not found")
+    return path
+
+
 def run_unit(tmp_path: Path, simulator: str, op, ins, outs, xs, frames: int = 3,
-             rom_bits: int | None = None, **kw) -> dict:
+             rom_bits: int | None = None, netlist: bool = False, **kw) -> dict:
     """Render ``op``'s layer module (as the Verilog backend does), stream ``xs`` (one int64
     array of codes per input, batch first) through it and compare with the unit's golden().
 
-    ``ins``/``outs``: the IR Tensors on its streams.  Returns the bench result."""
+    ``ins``/``outs``: the IR Tensors on its streams; ``netlist``: the cells' Xilinx
+    primitive netlists (SYNTHESIS defined, yosys's models of the primitives).  Returns the
+    bench result."""
     import numpy as np
 
     from archgen.backends import verilog
@@ -53,7 +70,7 @@ def run_unit(tmp_path: Path, simulator: str, op, ins, outs, xs, frames: int = 3,
                                 **({} if rom_bits is None else {"rom_bits": rom_bits}))
     for name, text in files.items():
         (tmp_path / name).write_text(text)
-    sources = (tmp_path / "dut.v",) + rtl(*unit.CELLS)
+    sources = (tmp_path / "dut.v",) + rtl(*unit.CELLS) + ((xilinx_models(),) if netlist else ())
 
     def port_frames(arrays, tensors, lanes):
         out = []
@@ -69,7 +86,8 @@ def run_unit(tmp_path: Path, simulator: str, op, ins, outs, xs, frames: int = 3,
     fin = port_frames(xs, ins, d["in_lanes"])
     fout = port_frames(ys, outs, d["out_lanes"])
     res = simulate.run_streams(
-        simulate.Bench(sources, "dut", "test_" + op.kind(), resource_dir("sim") / "cells"),
+        simulate.Bench(sources, "dut", "test_" + op.kind(), resource_dir("sim") / "cells",
+                       defines=(("SYNTHESIS", "1"),) if netlist else ()),
         simulator, tmp_path, dict(zip(names("s", len(ins)), fin)),
         dict(zip(names("m", len(outs)), fout)), log=tmp_path / "sim.log", **kw)
     assert res["mismatch"] is None, f"{op.kind()}: {res['mismatch']} (see {tmp_path})"

@@ -5,32 +5,20 @@ value for small widths and on random values for a wide one; lint; and synthesis:
 per bit, no other logic."""
 
 import itertools
-import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
 import pytest
 
-from cellsim import lint, need, rtl, synth
+from archgen.estimate.synth import counts
+from cellsim import lint, need, rtl, synth, xilinx_models
 
 pytestmark = pytest.mark.sim
 
 # (W, SUB_B, SUB_C)
 MODES = [(w, sb, sc) for w in (1, 2, 3, 4) for sb in (0, 1) for sc in (0, 1)]
 WIDE = (19, 1, 0)  # wider than four CARRY4s, random operands
-
-
-def xilinx_models() -> Path:
-    """yosys's simulation models of the Xilinx primitives, in its share folder next to its
-    binary (skips without yosys)."""
-    exe = shutil.which("yosys")
-    if exe is None:
-        pytest.skip("yosys not found (its Xilinx cell models are needed)")
-    path = Path(exe).resolve().parent.parent / "share" / "yosys" / "xilinx" / "cells_sim.v"
-    if not path.exists():
-        pytest.skip(f"{path} not found")
-    return path
 
 
 def cases(mode, rng):
@@ -127,3 +115,4 @@ def test_add3_synth_one_lut_per_bit(tmp_path):
     cells = synth((tmp_path / "t.v",) + rtl("add3.v"), "t", cwd=tmp_path)
     logic = {c: n for c, n in cells.items() if c not in ("IBUF", "OBUF")}
     assert logic == {"LUT6_2": 26, "CARRY4": 8}, cells
+    assert counts(logic)["LUT"] == 26  # the reports count a LUT6_2 as one LUT

@@ -41,11 +41,11 @@ def weights(rng, rows, cols, wk, sparse=0.0) -> np.ndarray:
 
 
 def layer(rows, cols, xk, wk, zx=0, depth=2, sparse=0.0, lead=(), cse=True, in_reg=True,
-          seed=0):
+          arity=3, seed=0):
     """(op, ins, outs) of a random cmvm layer (``sparse`` may be the weight matrix)."""
     rng = np.random.default_rng(seed)
     w = np.asarray(sparse) if np.ndim(sparse) else weights(rng, rows, cols, wk, sparse)
-    op = cmvm.Params(w, zx, spec(wk), depth=depth, cse=cse, in_register=in_reg)
+    op = cmvm.Params(w, zx, spec(wk), depth=depth, cse=cse, in_register=in_reg, arity=arity)
     x = Tensor("x", tuple(lead) + (cols,), spec(xk))
     ((shape, q),) = op.infer([x])
     return op, [x], [Tensor("y", shape, q)]
@@ -146,17 +146,20 @@ def test_cse_saves_adders():
     assert d["levels"] <= plain["levels"]
 
 
-def test_derive_figures():
+@pytest.mark.parametrize("arity", [2, 3])
+def test_derive_figures(arity):
     op, ins, outs = layer(3, 4, "i4", "i4", depth=2, seed=1)
     op = cmvm.Params(np.array([[3, 0, -1, 7], [0, 0, 0, 0], [-2, -4, 0, 0]]), 0, spec("i4"),
-                     cse=False)
+                     cse=False, arity=arity)
     d = cmvm.derive(op, ins, outs)
     # 3 = 4 - 1 (2 terms), -1 (1), 7 = 8 - 1 (2); row 2: -2, -4: all negative
     assert d["terms"] == [5, 0, 2] and d["t_max"] == 5
     assert d["neg_root"] == [0, 0, 1]
-    assert d["levels"] == 3 + 1 and d["stages"] == 1 + 2
-    assert d["adders"] == 4 + 1 + 1
-    assert d["cycles"] == 1 and d["pipeline_cycles"] == 3
+    # 5 terms: 3 binary levels (4 adders), or 2 levels of 3 + 2 then 2 (3 adders, 1 ternary)
+    tree, row0 = (3, 4) if arity == 2 else (2, 3)
+    assert d["levels"] == tree + 1 and d["stages"] == 1 + -(-(tree + 1) // 2)
+    assert d["adders"] == row0 + 1 + 1 and d["adders3"] == (arity == 3)
+    assert d["cycles"] == 1 and d["pipeline_cycles"] == d["stages"]
     with pytest.raises(InternalError, match="depth"):
         cmvm.derive(cmvm.Params(op.weight, 0, spec("i4"), depth=0), ins, outs)
 
@@ -193,17 +196,24 @@ CASES = {
     "noreg-1x1-d1": (1, 1, "i4", "i4", 0, 1, 0.0, (), True, False),
     "noreg-6x8-u6i6-d2": (6, 8, "u6", "i6", 0, 2, 0.0, (), True, False),
     "noreg-bip-x-5x6-vec2": (5, 6, "bip", "i5", 0, 3, 0.0, (2,), True, False),
+    # binary adder trees (arity 2)
+    "bin-negrows-4x3-d1": (4, 3, "i5", "i4", 2, 1, [[-2, 0, -1], [0, 0, 0], [3, -1, 4],
+                                                    [-6, -8, -1]], (), True, True, 2),
+    "bin-sparse-10x12-d2": (10, 12, "i6", "i8", 3, 2, 0.6, (), True, True, 2),
+    "bin-csd-6x8-d3": (6, 8, "i6", "i6", 0, 3, 0.0, (), False, True, 2),
 }
 VERILATOR = ("sparse-10x12-i8",)
 # no pattern in two rows (or CSE off): no pair level; the others have shared pairs
 NO_PAIRS = ("1x1-i4i4", "1x1-neg", "4x6-i2w-d1", "csd-6x8-i6i6-d1", "csd-sparse-10x12-d3",
-            "noreg-1x1-d1")
+            "noreg-1x1-d1", "bin-csd-6x8-d3")
+# simulated as the Xilinx netlist synthesis sees (add3 as LUT6_2 and CARRY4 primitives)
+NETLIST = ("6x8-i6i6-d2", "negrows-4x3-d1")
 
 
-def _check(tmp_path, simulator, name, seed=0):
+def _check(tmp_path, simulator, name, seed=0, netlist=False):
     op, ins, outs = layer(*CASES[name], seed=seed)
     res = run_unit(tmp_path, simulator, op, ins, outs, inputs(ins, 5, seed, op), frames=5, stall=0.3,
-                   seed=seed + 1)
+                   seed=seed + 1, netlist=netlist)
     d = cmvm.derive(op, ins, outs)
     assert (d["pairs"] == 0) == (name in NO_PAIRS), (name, d["pairs"])
     assert d["cycles"] == d["vectors"]
@@ -217,6 +227,11 @@ def _check(tmp_path, simulator, name, seed=0):
 @pytest.mark.parametrize("name", list(CASES))
 def test_cmvm_icarus(tmp_path, name):
     _check(tmp_path, "icarus", name)
+
+
+@pytest.mark.parametrize("name", NETLIST)
+def test_cmvm_xilinx_netlist_icarus(tmp_path, name):
+    _check(tmp_path, "icarus", name, netlist=True)
 
 
 @pytest.mark.parametrize("name", VERILATOR)
@@ -290,7 +305,10 @@ RQ_CASES = {
     # the jet-tagging MLP's first layer with a realistic stage (the synthesis case)
     "rq-jet-64x16": ((64, 16, "i6", "i6", 0, 2, 0.0, ()), ((3, 4, 5), 12, "u6", (1, 1, -1), 0.0)),
 }
+RQ_CASES["rq-bin-csd-sparse-10x12"] = (RQ_CASES["rq-csd-sparse-10x12"][0] + (True, 2),
+                                       RQ_CASES["rq-csd-sparse-10x12"][1])  # binary trees
 RQ_VERILATOR = ("rq-negrows-4x3-d1",)
+RQ_NETLIST = ("rq-csd-sparse-10x12", "rq-8x5-u8i3-zx-d3")  # as NETLIST
 
 
 def rq_layer(name, seed=0):
@@ -316,8 +334,9 @@ def _wrap(v, bits):
 
 def stage_model(ctx, n, r):
     """Row n's output on tree roots r, computed from the packed fields as hw/rtl/cmvm.v's
-    stage does: every node at its NODE_BITS (modulo), the shift's wires, the clamp at
-    RQ_CB bits with the compares RQ_CLO/RQ_CHI enable."""
+    stage does: every node from its used children and signs (RQ_NODE_ARGS, RQ_NODE_SUB) at
+    its RQ_NODE_BITS (modulo), the shift's wires, the clamp at RQ_CB bits with the
+    compares RQ_CLO/RQ_CHI enable."""
     t, rw, nodes = ctx["rq_slots"], ctx["rq_width"], ctx["rq_nodes"]
     assert rw < 60
     level = []
@@ -329,18 +348,21 @@ def stage_model(ctx, n, r):
             level.append(np.full_like(r, ctx["rq_c"][n]))
         else:
             level.append(_wrap(r << ctx["rq_shift"][s], rw))
-    negs, pos = ctx["rq_neg"][n * t:(n + 1) * t], t
-    for lvl in range(1, ctx["rq_tree"] + 1):
+    ar, nodes_at = ctx["arity"], n * nodes + t
+    for _ in range(ctx["rq_tree"]):
         nxt = []
-        for i in range(0, len(level), 2):
-            if i + 1 < len(level):
-                nw = ctx["rq_node_bits"][n * nodes + pos + i // 2] or rw
-                same = negs[i << (lvl - 1)] == negs[(i + 1) << (lvl - 1)]
-                nxt.append(_wrap(level[i] + level[i + 1] if same else level[i] - level[i + 1],
-                                 min(nw, rw)))
-            else:
+        for i in range(0, len(level), ar):
+            f = nodes_at + i // ar
+            args, sub = ctx["rq_node_args"][f], ctx["rq_node_sub"][f]
+            if args < 2:
                 nxt.append(level[i])
-        pos += len(nxt)
+                continue
+            nw = min(ctx["rq_node_bits"][f] or rw, rw)
+            v = level[i]
+            for j in range(1, args):
+                v = v - level[i + j] if sub >> (j - 1) & 1 else v + level[i + j]
+            nxt.append(_wrap(v, nw))
+        nodes_at += len(nxt)
         level = nxt
     cb = ctx["rq_cb"][n]
     z = _wrap(level[0] >> ctx["rq_s"][n], cb)
@@ -418,27 +440,39 @@ def test_stage_coverage():
     assert seen["depth"] >= {1, 2, 3} and seen["cse"] == {False, True} and True in seen["zx"]
 
 
-def test_stage_derive():
+@pytest.mark.parametrize("arity", [2, 3])
+def test_stage_derive(arity):
     """A hand-checked stage: row 0 M = 5 = 4 + 1 (2 digits) and B = 1; row 1 has no
     terms (a constant, no slot: B >> 2 = 0); row 2 is all negative (its root is -acc, so
-    M' = 6 = 2 * 3: the factor 2 leaves s, 3 = 4 - 1), B = -7 >> 1 = -4."""
+    M' = 6 = 2 * 3: the factor 2 leaves s, 3 = 4 - 1), B = -7 >> 1 = -4.  Row 0 has 5
+    terms: binary trees take 3 levels and 4 adders, ternary 2 levels and 3 adders (one
+    ternary: 5 = 3 + 2 slots, then 2 nodes); each stage's 3 slots (2 digits and B) are 2
+    binary adders or one ternary."""
     w = np.array([[3, 0, -1, 7], [0, 0, 0, 0], [-2, -4, 0, 0]])
     op = cmvm.Params(w, 0, spec("i4"), cse=False, out_mult=(5, -3, -6), out_bias=(1, 2, -7),
-                     out_shift=2, out_spec=spec("u4"))
+                     out_shift=2, out_spec=spec("u4"), arity=arity)
     x = Tensor("x", (4,), spec("i4"))
     ((shape, q),) = op.infer([x])
     assert shape == (3,) and q == spec("u4")
     outs = [Tensor("y", shape, q)]
     d = cmvm.derive(op, [x], outs)
     assert d["requant"] == 1 and d["neg_root"] == [0, 0, 1]
-    assert d["rq_digits"] == [2, 0, 2] and d["rq_adders"] == 2 + 0 + 2
-    assert d["rq_slots"] == 3 and d["rq_tree"] == 2 and d["rq_levels"] == 3
-    assert d["levels"] == 3 + 3 and d["stages"] == d["pipeline_cycles"] == 1 + 3
+    assert d["terms"] == [5, 0, 2] and d["rq_digits"] == [2, 0, 2]
+    tree, rq_add = (3, 2 + 0 + 2) if arity == 2 else (2, 1 + 0 + 1)
+    assert d["tree_levels"] == tree and d["rq_adders"] == rq_add
+    assert d["adders"] == (4 + 1 if arity == 2 else 3 + 1) + rq_add
+    assert d["adders3"] == (0 if arity == 2 else 1 + 2)
+    assert d["rq_slots"] == 3 and d["rq_tree"] == 4 - arity and d["rq_levels"] == 5 - arity
+    levels = tree + 5 - arity
+    assert d["levels"] == levels and d["stages"] == d["pipeline_cycles"] == 1 + -(-levels // 2)
     assert d["out_width"] == 3 * 4 and d["out_lanes"] == [3]
     ctx = check_stage_fields(op, [x], outs)
     assert ctx["rq_s"] == [2, 0, 1] and ctx["rq_c"] == [1, 0, -4] and ctx["rq_flip"] == [0, 0, 0]
     assert ctx["rq_used"] == [1, 1, 1, 0, 0, 0, 1, 1, 1]
     assert ctx["rq_neg"] == [0, 0, 0, 0, 0, 0, 0, 1, 0]
+    if arity == 3:  # per row: 3 slots, one node: row 2's subtracts its digit -1 (child b)
+        assert ctx["rq_node_args"] == [0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 3]
+        assert ctx["rq_node_sub"] == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]
 
 
 def test_stage_params_checked():
@@ -455,10 +489,11 @@ def test_stage_params_checked():
         cmvm.Params(w, 0, spec("i4"), out_mult=(1, 1), out_shift=-1, out_spec=spec("u4"))
 
 
-def _check_rq(tmp_path, simulator, name, seed=0):
+def _check_rq(tmp_path, simulator, name, seed=0, netlist=False):
     op, ins, outs = rq_layer(name, seed)
     xs = inputs(ins, 5, seed, op)
-    res = run_unit(tmp_path, simulator, op, ins, outs, xs, frames=5, stall=0.3, seed=seed + 1)
+    res = run_unit(tmp_path, simulator, op, ins, outs, xs, frames=5, stall=0.3, seed=seed + 1,
+                   netlist=netlist)
     d = cmvm.derive(op, ins, outs)
     assert res["interval_cycles"] == d["cycles"] == d["vectors"]
     assert res["latency_cycles"] == d["cycles"] + d["pipeline_cycles"]
@@ -474,6 +509,11 @@ RQ_SLOW = ("rq-jet-64x16",)  # ~11 s of Icarus
                                   for n in RQ_CASES if n not in RQ_VERILATOR])
 def test_cmvm_requant_icarus(tmp_path, name):
     _check_rq(tmp_path, "icarus", name)
+
+
+@pytest.mark.parametrize("name", RQ_NETLIST)
+def test_cmvm_requant_xilinx_netlist_icarus(tmp_path, name):
+    _check_rq(tmp_path, "icarus", name, netlist=True)
 
 
 @pytest.mark.parametrize("name", RQ_VERILATOR)

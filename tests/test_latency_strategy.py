@@ -29,6 +29,8 @@ def test_latency_strategy_lowers_dense_layers_to_cmvm(tmp_path):
     assert np.array_equal(model.golden(x), archgen.load(path).golden(x))  # same numbers
     with pytest.raises(ConfigError, match="latency_depth"):
         archgen.load(path, strategy="latency", latency_depth=0)
+    with pytest.raises(ConfigError, match="latency_arity: 4 is not 2 or 3"):
+        archgen.load(path, strategy="latency", latency_arity=4)
 
 
 @pytest.mark.sim
@@ -56,7 +58,8 @@ def test_jet_mlp_latency_strategy(tmp_path):
     rep = json.loads((tmp_path / "p" / "reports" / "sim.json").read_text())
     assert rep["interval_cycles"] == 1
     # the four cmvms back to back (no FIFO, only the first with an input register): the
-    # vector's cycle plus each unit's pipeline registers, 1 + 7 + 7 + 6 + 4 at depth 2
+    # vector's cycle plus each unit's pipeline registers, 1 + 5 + 4 + 4 + 3 at depth 2 with
+    # ternary adders (binary: 1 + 7 + 7 + 6 + 4 = 25)
     stages = [ly.hw["pipeline_cycles"] for ly in plan(model.graph).layers]
-    assert stages == [7, 7, 6, 4]
-    assert rep["latency_cycles"] == 1 + sum(stages) == 25
+    assert stages == [5, 4, 4, 3]
+    assert rep["latency_cycles"] == 1 + sum(stages) == 17

@@ -95,6 +95,9 @@ class Config:
     requant: str = "auto"  # auto | thresholds | multiply_shift
     strategy: str = "dataflow"  # dataflow (folded units) | latency (fully parallel, multiplier-free)
     latency_depth: int = 2  # latency strategy: adder levels between pipeline registers
+    # latency strategy: operands per adder of the cmvm trees, 3 (ternary adders: a LUT per
+    # bit on Xilinx carry chains, as a binary adder) or 2
+    latency_arity: int = 3
     clock_mhz: float = 100.0
     target_fps: float | None = None
     part: str = "xc7z020clg400-1"
@@ -119,6 +122,8 @@ class Config:
         if not isinstance(self.latency_depth, int) or isinstance(self.latency_depth, bool) \
                 or self.latency_depth < 1:
             raise ConfigError(f"latency_depth: {self.latency_depth!r} is not a positive integer")
+        if self.latency_arity not in (2, 3) or isinstance(self.latency_arity, bool):
+            raise ConfigError(f"latency_arity: {self.latency_arity!r} is not 2 or 3")
         if self.strategy not in self.STRATEGIES:
             raise ConfigError(f"strategy: {self.strategy!r} is not one of {', '.join(self.STRATEGIES)}")
         _check_weight_memory(self.weight_memory, "weight_memory")

@@ -19,16 +19,20 @@
 //
 // Pipeline: the input register (x - ZERO_POINT, XS_BITS signed; IN_REG = 0 leaves it out
 // when the producer's output is a register and there is no zero point to subtract), the
-// pair level (level 1, when PAIRS > 0), the tree levels, the output register.  Tree level l (1 .. clog2(T_MAX))
-// adds node pairs of tree level l-1 (the slots at 0; an odd one out passes); every node carries the sign of its leftmost slot, so a node adds its
-// children when their signs agree and subtracts the right one otherwise (no negation
+// pair level (level 1, when PAIRS > 0), the tree levels, the output register.  Tree
+// level l (1 .. TREE, TREE levels take T_MAX slots to one node, ARITY at a time) node i
+// sums up to ARITY nodes of level l-1 from node ARITY*i (the slots at level 0), in
+// cmvm_node (hw/rtl/cmvm_node.v): NODE_ARGS says how many of them hold terms (1: it
+// passes its first child; 2: a binary adder; 3: a ternary adder, hw/rtl/add3.v, a LUT per
+// bit on Xilinx carry chains).  Every node carries the sign of its leftmost slot, so a
+// node subtracts a child whose sign differs (NODE_SUB, no negation
 // inside the tree).  When a row's slot 0 is negative (ROOT_NEG[n], every term of the row
 // negative) one more level negates the root.  A register follows every level l that is a
 // multiple of DEPTH below the last; the output register follows the last level.
 //
 // The output stage (REQUANT = 1, requantization folded into the pipeline; no negation
 // level: the root r of row n's tree, its sum or the negated sum when ROOT_NEG[n], feeds
-// it directly).  Per row, a second tree over RQ_T slots (RQ_TREE = clog2(RQ_T) levels,
+// it directly).  Per row, a second tree over RQ_T slots (RQ_TREE levels, ARITY at a time,
 // the same sign rule; slot 0 is positive): slot t is (r << RQ_SHIFT[n,t]) (sign-extended
 // to RW bits, subtracted when RQ_NEG[n,t]: the canonical signed digits of the row's
 // multiplier) or, when RQ_CONST[n,t], the constant RQ_C[n]; then z = v >>> RQ_S[n] (the
@@ -56,6 +60,7 @@ module cmvm #(
     parameter integer IN_REG = 1,      // 1: the input register; 0: none (ZERO_POINT must be 0)
     parameter integer ACC_BITS = 16,   // accumulator (output element) bits, >= 1
     parameter integer DEPTH = 2,       // adder levels between pipeline registers, >= 1
+    parameter integer ARITY = 2,       // children per tree node: 2, or 3 (add3 adders)
     parameter integer PAIRS = 0,       // shared pairs of input terms (sources COLS..), >= 0
     parameter integer SRC_BITS = 9,    // signed bits of a source (input or pair), >= XS_BITS
     parameter integer T_MAX = 1,       // term slots per row, >= 1
@@ -79,6 +84,14 @@ module cmvm #(
     // node at these bits (the range of the value it holds), sign-extended to ACC_BITS;
     // 0: ACC_BITS
     parameter [ROWS*NODES*NB_BITS-1:0] NODE_BITS = 0,
+    // per node as NODE_BITS: the bits below which an add3 node's sum is its operands' OR
+    // (at most one of them is nonzero there, and added), and the node's used children
+    // (2 bits: 0 none, 1 it passes its first child, 2 a binary adder, 3 add3)
+    parameter [ROWS*NODES*NB_BITS-1:0] NODE_LO = 0,
+    parameter [ROWS*NODES*2-1:0] NODE_ARGS = 0,
+    // per node: bit 0 set when its child b is subtracted, bit 1 its child c (a child's
+    // sign differs from the first's)
+    parameter [ROWS*NODES*2-1:0] NODE_SUB = 0,
     // the output stage (see above); with REQUANT = 0 the RQ_* fields are ignored
     parameter integer REQUANT = 0,     // 1: the output stage, 0: the accumulators out
     parameter integer OUT_BITS = 8,    // output element bits with REQUANT, >= 1
@@ -105,7 +118,10 @@ module cmvm #(
     parameter integer RQ_NODES = 1,    // nodes of a row's stage tree, all levels (checked)
     // the signed bits of node j of row n's stage tree at field n*RQ_NODES + j (as
     // NODE_BITS, sign-extended to RW; 0: RW)
-    parameter [ROWS*RQ_NODES*RQ_NB_BITS-1:0] RQ_NODE_BITS = 0
+    parameter [ROWS*RQ_NODES*RQ_NB_BITS-1:0] RQ_NODE_BITS = 0,
+    parameter [ROWS*RQ_NODES*RQ_NB_BITS-1:0] RQ_NODE_LO = 0,  // as NODE_LO
+    parameter [ROWS*RQ_NODES*2-1:0] RQ_NODE_ARGS = 0,         // as NODE_ARGS
+    parameter [ROWS*RQ_NODES*2-1:0] RQ_NODE_SUB = 0           // as NODE_SUB
 ) (
     input  wire                       aclk,
     input  wire                       aresetn,
@@ -127,12 +143,21 @@ module cmvm #(
         end
     endfunction
 
+    function integer levels_of;  // levels of a tree over v slots, ARITY children a node
+        input integer v;
+        integer c;
+        begin
+            levels_of = 0;
+            for (c = v; c > 1; c = (c + ARITY - 1) / ARITY) levels_of = levels_of + 1;
+        end
+    endfunction
+
     localparam integer PL = PAIRS > 0 ? 1 : 0;  // the pair level (level 1) exists
-    localparam integer TREE = clog2(T_MAX);     // adder tree levels (PL + 1 .. PL + TREE)
+    localparam integer TREE = levels_of(T_MAX);  // adder tree levels (PL + 1 .. PL + TREE)
     localparam integer RQ = REQUANT != 0 ? 1 : 0;
     localparam integer OW = RQ != 0 ? OUT_BITS : ACC_BITS;  // output element bits
     localparam integer ACC_LV = TREE + (RQ == 0 && |ROOT_NEG ? 1 : 0);  // + root negation
-    localparam integer RQ_TREE = clog2(RQ_T);   // the stage's adder levels
+    localparam integer RQ_TREE = levels_of(RQ_T);  // the stage's adder levels
     localparam integer LEVELS = PL + ACC_LV + (RQ != 0 ? RQ_TREE + 1 : 0);
     localparam integer NSRC = COLS + PAIRS;
     // registers: input (IN_REG), one after every DEPTH-th level below the last, output
@@ -145,7 +170,7 @@ module cmvm #(
         integer j, c;
         begin
             c = T_MAX;
-            for (j = 1; j <= l; j = j + 1) c = j > TREE ? 1 : (c + 1) / 2;
+            for (j = 1; j <= l; j = j + 1) c = j > TREE ? 1 : (c + ARITY - 1) / ARITY;
             count = c;
         end
     endfunction
@@ -167,7 +192,7 @@ module cmvm #(
         integer j, c;
         begin
             c = RQ_T;
-            for (j = 1; j <= l; j = j + 1) c = (c + 1) / 2;
+            for (j = 1; j <= l; j = j + 1) c = (c + ARITY - 1) / ARITY;
             rq_count = c;
         end
     endfunction
@@ -214,6 +239,7 @@ module cmvm #(
         if (IN_REG == 0 && ZERO_POINT != 0)
             $error("cmvm %m: IN_REG=0 needs ZERO_POINT=0, not %0d", ZERO_POINT);
         if (DEPTH < 1) $error("cmvm %m: DEPTH=%0d must be >= 1", DEPTH);
+        if (ARITY != 2 && ARITY != 3) $error("cmvm %m: ARITY=%0d must be 2 or 3", ARITY);
         if (T_MAX < 1) $error("cmvm %m: T_MAX=%0d must be >= 1", T_MAX);
         if (K_BITS < 1 || (1 << K_BITS) < NSRC)
             $error("cmvm %m: K_BITS=%0d must be >= 1 and index COLS+PAIRS=%0d", K_BITS, NSRC);
@@ -377,15 +403,20 @@ module cmvm #(
         for (n = 0; n < ROWS; n = n + 1) begin : g_row
             // level l node i at (offset(l) + i)*ACC_BITS (split_var: Verilator evaluates the
             // bit ranges apart, a level reading the one before is no combinational loop)
+            // (a node under unused slots only is not read: a zero)
+            /* verilator lint_off UNUSEDSIGNAL */
             wire [NODES_C*ACC_BITS-1:0] node /* verilator split_var */;
+            /* verilator lint_on UNUSEDSIGNAL */
             // this row's fields (the nodes below select from these: yosys copies a
             // parameter on every select, a row's slice keeps elaboration linear in ROWS)
             localparam [T_MAX*K_BITS-1:0] RK = TERM_K[n*T_MAX*K_BITS +: T_MAX*K_BITS];
             localparam [T_MAX*SHIFT_BITS-1:0] RSH =
                 TERM_SHIFT[n*T_MAX*SHIFT_BITS +: T_MAX*SHIFT_BITS];
-            localparam [T_MAX-1:0] RNEG = TERM_NEG[n*T_MAX +: T_MAX];
             localparam [T_MAX-1:0] RUSED = TERM_USED[n*T_MAX +: T_MAX];
             localparam [NODES*NB_BITS-1:0] RNB = NODE_BITS[n*NODES*NB_BITS +: NODES*NB_BITS];
+            localparam [NODES*NB_BITS-1:0] RLO = NODE_LO[n*NODES*NB_BITS +: NODES*NB_BITS];
+            localparam [NODES*2-1:0] RARGS = NODE_ARGS[n*NODES*2 +: NODES*2];
+            localparam [NODES*2-1:0] RSUB = NODE_SUB[n*NODES*2 +: NODES*2];
             for (i = 0; i < T_MAX; i = i + 1) begin : g_leaf
                 if (RUSED[i]) begin : g_term
                     // (x << sh) mod 2^ACC_BITS, x sign-extended (a wire, not a function:
@@ -404,36 +435,33 @@ module cmvm #(
                 // this level's and the one before's first node and count (evaluated once
                 // per level: yosys spends long on constant function calls)
                 localparam integer OFF = offset(l), OFFP = offset(l - 1);
-                localparam integer CNT = count(l), CNTP = count(l - 1);
+                localparam integer CNT = count(l);
                 for (i = 0; i < CNT; i = i + 1) begin : g_node
-                    localparam integer A = (OFFP + 2 * i) * ACC_BITS;  // child a
+                    localparam integer A = (OFFP + ARITY * i) * ACC_BITS;  // child a (b, c next)
                     localparam integer O = (OFF + i) * ACC_BITS;  // this node
-                    // a narrow adder (g_narrow) reads only its operands' low NW bits: the
-                    // others are sign extension
-                    /* verilator lint_off UNUSEDSIGNAL */
-                    wire [ACC_BITS-1:0] a = node[A +: ACC_BITS];
-                    /* verilator lint_on UNUSEDSIGNAL */
+                    localparam integer NARGS = l > TREE ? 0 : {30'd0, RARGS[(OFF + i)*2 +: 2]};
+                    localparam integer NA = NARGS < 1 ? 1 : NARGS;  // children read
+                    localparam [1:0] NSUB = RSUB[(OFF + i)*2 +: 2];
+                    localparam integer NBF =
+                        {{(32-NB_BITS){1'b0}}, RNB[(OFF + i)*NB_BITS +: NB_BITS]};
+                    localparam integer NW = NBF < 1 || NBF > ACC_BITS ? ACC_BITS : NBF;
                     wire [ACC_BITS-1:0] c;  // this node's value before its register
                     if (l > TREE) begin : g_neg  // the root negation level
+                        wire [ACC_BITS-1:0] a = node[A +: ACC_BITS];
                         assign c = ROOT_NEG[n] ? {ACC_BITS{1'b0}} - a : a;
-                    end else if (2 * i + 1 < CNTP) begin : g_add
-                        /* verilator lint_off UNUSEDSIGNAL */  // as a
-                        wire [ACC_BITS-1:0] b = node[A + ACC_BITS +: ACC_BITS];
-                        /* verilator lint_on UNUSEDSIGNAL */
-                        localparam integer SA = 2 * i << (l - 1);  // the children's slot 0
-                        localparam integer SB = (2 * i + 1) << (l - 1);
-                        localparam integer NBF =
-                            {{(32-NB_BITS){1'b0}}, RNB[(OFF + i)*NB_BITS +: NB_BITS]};
-                        localparam integer NW = NBF < 1 || NBF > ACC_BITS ? ACC_BITS : NBF;
-                        if (NW == ACC_BITS) begin : g_full
-                            assign c = RNEG[SA] == RNEG[SB] ? a + b : a - b;
-                        end else begin : g_narrow  // the exact value fits NW bits
-                            wire [NW-1:0] s = RNEG[SA] == RNEG[SB] ? a[NW-1:0] + b[NW-1:0]
-                                                                  : a[NW-1:0] - b[NW-1:0];
-                            assign c = {{(ACC_BITS-NW){s[NW-1]}}, s};
+                    end else begin : g_sum
+                        localparam integer LBF =
+                            {{(32-NB_BITS){1'b0}}, RLO[(OFF + i)*NB_BITS +: NB_BITS]};
+                        // its used children: a, then b and c (zeros when not used)
+                        wire [3*ACC_BITS-1:0] ch;
+                        assign ch[NA*ACC_BITS-1:0] = node[A +: NA*ACC_BITS];
+                        if (NA < 3) begin : g_zero
+                            assign ch[3*ACC_BITS-1:NA*ACC_BITS] = {(3-NA)*ACC_BITS{1'b0}};
                         end
-                    end else begin : g_pass
-                        assign c = a;
+                        cmvm_node #(.W(ACC_BITS), .NW(NW), .LO(LBF), .ARGS(NARGS),
+                                    .SUB_B(NSUB[0] ? 1 : 0), .SUB_C(NSUB[1] ? 1 : 0))
+                            u_node (.a(ch[0 +: ACC_BITS]), .b(ch[ACC_BITS +: ACC_BITS]),
+                                    .c(ch[2*ACC_BITS +: ACC_BITS]), .y(c));
                     end
                     if ((PL + l) % DEPTH == 0 && PL + l < LEVELS) begin : g_reg
                         reg [ACC_BITS-1:0] q;
@@ -455,14 +483,19 @@ module cmvm #(
                 wire [ACC_BITS-1:0] root = node[ROOT +: ACC_BITS];
                 /* verilator lint_on UNUSEDSIGNAL */
                 // stage level l node i at (rq_offset(l) + i)*RW (split_var: as node)
+                /* verilator lint_off UNUSEDSIGNAL */  // as node
                 wire [RQ_NODES_C*RW-1:0] rnode /* verilator split_var */;
+                /* verilator lint_on UNUSEDSIGNAL */
                 // this row's fields (as RK above)
                 localparam [RQ_T*RQ_SH_BITS-1:0] QSH = RQ_SHIFT[n*RQ_T*RQ_SH_BITS +: RQ_T*RQ_SH_BITS];
-                localparam [RQ_T-1:0] QNEG = RQ_NEG[n*RQ_T +: RQ_T];
                 localparam [RQ_T-1:0] QUSED = RQ_USED[n*RQ_T +: RQ_T];
                 localparam [RQ_T-1:0] QCONST = RQ_CONST[n*RQ_T +: RQ_T];
                 localparam [RQ_NODES*RQ_NB_BITS-1:0] QNB =
                     RQ_NODE_BITS[n*RQ_NODES*RQ_NB_BITS +: RQ_NODES*RQ_NB_BITS];
+                localparam [RQ_NODES*RQ_NB_BITS-1:0] QLO =
+                    RQ_NODE_LO[n*RQ_NODES*RQ_NB_BITS +: RQ_NODES*RQ_NB_BITS];
+                localparam [RQ_NODES*2-1:0] QARGS = RQ_NODE_ARGS[n*RQ_NODES*2 +: RQ_NODES*2];
+                localparam [RQ_NODES*2-1:0] QSUB = RQ_NODE_SUB[n*RQ_NODES*2 +: RQ_NODES*2];
                 for (i = 0; i < RQ_T; i = i + 1) begin : g_leaf
                     if (QUSED[i] && QCONST[i]) begin : g_const
                         assign rnode[i*RW +: RW] = RQ_C[n*RW +: RW];
@@ -478,33 +511,28 @@ module cmvm #(
                 end
                 for (l = 1; l <= RQ_TREE; l = l + 1) begin : g_lvl
                     localparam integer OFF = rq_offset(l), OFFP = rq_offset(l - 1);  // as above
-                    localparam integer CNT = rq_count(l), CNTP = rq_count(l - 1);
+                    localparam integer CNT = rq_count(l);
                     for (i = 0; i < CNT; i = i + 1) begin : g_node
-                        localparam integer A = (OFFP + 2 * i) * RW;  // child a
+                        localparam integer A = (OFFP + ARITY * i) * RW;  // child a (b, c next)
                         localparam integer O = (OFF + i) * RW;  // this node
-                        /* verilator lint_off UNUSEDSIGNAL */  // a narrow adder: as above
-                        wire [RW-1:0] a = rnode[A +: RW];
-                        /* verilator lint_on UNUSEDSIGNAL */
-                        wire [RW-1:0] c;
-                        if (2 * i + 1 < CNTP) begin : g_add
-                            /* verilator lint_off UNUSEDSIGNAL */  // as a
-                            wire [RW-1:0] b = rnode[A + RW +: RW];
-                            /* verilator lint_on UNUSEDSIGNAL */
-                            localparam integer SA = 2 * i << (l - 1);  // the children's slot 0
-                            localparam integer SB = (2 * i + 1) << (l - 1);
-                            localparam integer NBF = {{(32-RQ_NB_BITS){1'b0}},
-                                QNB[(OFF + i)*RQ_NB_BITS +: RQ_NB_BITS]};
-                            localparam integer NW = NBF < 1 || NBF > RW ? RW : NBF;
-                            if (NW == RW) begin : g_full
-                                assign c = QNEG[SA] == QNEG[SB] ? a + b : a - b;
-                            end else begin : g_narrow
-                                wire [NW-1:0] s = QNEG[SA] == QNEG[SB] ? a[NW-1:0] + b[NW-1:0]
-                                                                      : a[NW-1:0] - b[NW-1:0];
-                                assign c = {{(RW-NW){s[NW-1]}}, s};
-                            end
-                        end else begin : g_pass
-                            assign c = a;
+                        localparam integer NARGS = {30'd0, QARGS[(OFF + i)*2 +: 2]};
+                        localparam integer NA = NARGS < 1 ? 1 : NARGS;  // children read
+                        localparam [1:0] NSUB = QSUB[(OFF + i)*2 +: 2];
+                        localparam integer NBF = {{(32-RQ_NB_BITS){1'b0}},
+                            QNB[(OFF + i)*RQ_NB_BITS +: RQ_NB_BITS]};
+                        localparam integer NW = NBF < 1 || NBF > RW ? RW : NBF;
+                        localparam integer LBF = {{(32-RQ_NB_BITS){1'b0}},
+                            QLO[(OFF + i)*RQ_NB_BITS +: RQ_NB_BITS]};
+                        wire [3*RW-1:0] ch;  // as the tree's
+                        assign ch[NA*RW-1:0] = rnode[A +: NA*RW];
+                        if (NA < 3) begin : g_zero
+                            assign ch[3*RW-1:NA*RW] = {(3-NA)*RW{1'b0}};
                         end
+                        wire [RW-1:0] c;
+                        cmvm_node #(.W(RW), .NW(NW), .LO(LBF), .ARGS(NARGS),
+                                    .SUB_B(NSUB[0] ? 1 : 0), .SUB_C(NSUB[1] ? 1 : 0))
+                            u_node (.a(ch[0 +: RW]), .b(ch[RW +: RW]), .c(ch[2*RW +: RW]),
+                                    .y(c));
                         if ((PL + TREE + l) % DEPTH == 0 && PL + TREE + l < LEVELS) begin : g_reg
                             reg [RW-1:0] q;
                             always @(posedge aclk) if (en) q <= c;

@@ -82,11 +82,12 @@ def yosys_version() -> str:
 
 def counts(cells: dict) -> dict:
     """resources.json keys from yosys's cell counts: LUT counts logic LUTs (and INV, a
-    LUT1 to the placer) plus the LUTs of LUT-RAM and shift registers; CARRY4 counts carry
-    chain in 4-bit units (an UltraScale+ CARRY8 is two)."""
+    LUT1 to the placer; a LUT6_2, both outputs of one LUT6, as hw/rtl/add3.v instantiates
+    it, is one) plus the LUTs of LUT-RAM and shift registers; CARRY4 counts carry chain in
+    4-bit units (an UltraScale+ CARRY8 is two)."""
     out = dict.fromkeys(KEYS, 0)
     for cell, n in cells.items():
-        if re.fullmatch(r"LUT[1-6]|INV", cell):
+        if re.fullmatch(r"LUT[1-6]|LUT6_2|INV", cell):
             out["LUT"] += n
         elif cell in _LUTRAM:
             out["LUT"] += n * _LUTRAM[cell]

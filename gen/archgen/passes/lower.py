@@ -88,7 +88,7 @@ def _lower_dense(node, op: ops.Dense, g: Graph, config, fresh):
         p = synapse.Params(op.weight, op.weight_spec, acc.scale, weight_mem=mem)
     elif config.strategy == "latency":  # fully parallel shift-add adder graphs, no multiplier
         p = cmvm.Params(op.weight, q.zero_point[0], op.weight_spec, acc.scale,
-                        depth=config.latency_depth)
+                        depth=config.latency_depth, arity=config.latency_arity)
     else:
         p = mvu.Params(op.weight, q.zero_point[0], op.weight_spec, acc.scale, weight_mem=mem)
     return [Node(node.name, p, node.inputs, node.outputs)], {}

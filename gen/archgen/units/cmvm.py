@@ -4,7 +4,12 @@ acc[n] = sum_k (x[k] - in_zero_point) * W[n, k], exact integers, exactly mvu's g
 Multiplier-free: every weight is written in canonical signed digits (CSD: digits in
 {-1, 0, 1}, no two adjacent nonzero, the fewest nonzero digits), so W[n, k] * x_k is a sum
 of +-(x_k << e), one term per nonzero digit.  Each output is then a balanced adder tree
-over its terms.  Fully parallel: one input beat carries the whole vector (K elements), one
+over its terms (``tree()``), ``arity`` operands per adder: ternary adders by default
+(hw/rtl/add3.v: on Xilinx carry chains one LUT6_2 per bit, the cost of a binary adder's
+bit, so a tree of T terms costs about (T - 1) / 2 adders' LUTs instead of T - 1, in
+log3 T levels; measured on the jet MLP in the README).  The terms of a row are ordered by
+sign (positives first), then shift, so adders of like shifts meet and their low bits are
+wires.  Fully parallel: one input beat carries the whole vector (K elements), one
 output beat all N accumulators, one beat per cycle (II = 1), no DSP.
 
 Shared subexpressions (``cse()``, da4ml-style pairwise CSE, on by default): greedily, the
@@ -15,10 +20,10 @@ The term program (``program()``): the pairs [(a, sa, b, sb, neg)] and for every 
 list of terms (source, shift, neg), the value of a term being (-1)^neg * (src << shift)
 (sources: the inputs x[k] - zero point, then the pairs); positive terms first (the adder
 tree takes each node's sign from its leftmost leaf, so a row with a positive term needs
-no negation at its root).  The RTL cell (hw/rtl/cmvm.v) gets the program as packed
+no negation at its root), then by shift.  The RTL cell (hw/rtl/cmvm.v) gets the program as packed
 parameters: the pairs' fields, T_MAX term slots per row (rows with fewer terms have
 unused, zero slots) of (source, shift, neg, used) fields and every tree node's exact
-width (``node_bits()``), see ``context()``.
+width, wire bits, used children and signs (``node_fields()``), see ``context()``.
 
 Pipeline (hw/rtl/cmvm.v): the input register (x - zero point; left out, ``in_register``
 False, when another unit's output register feeds the cmvm and there is no zero point),
@@ -40,6 +45,7 @@ out_spec.bits per row.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -50,7 +56,7 @@ from ..ir.ops import Op, const
 from ..ir.types import QuantSpec, bits_for_range
 from . import mvu
 
-CELLS = ("cmvm.v",)
+CELLS = ("cmvm.v", "cmvm_node.v", "add3.v")
 
 
 @dataclass(frozen=True, eq=False)
@@ -60,6 +66,9 @@ class Params(Op):
     weight_spec: QuantSpec  # bits/signedness of the weight codes
     scale: tuple = (1.0,)  # real scale of the accumulator, per output or shared
     depth: int = 2  # adder levels between pipeline registers (the logic-depth budget), >= 1
+    # operands per adder of the trees: 3, ternary adders (hw/rtl/add3.v: a LUT per bit on
+    # Xilinx carry chains, the cost of a binary adder), or 2
+    arity: int = 3
     cse: bool = True  # share pairs of terms between outputs (else plain CSD)
     # the input register (x - zero point); False when the producer's output is a register
     # and there is no zero point: one cycle less (passes/fuse_requant.py decides)
@@ -73,6 +82,8 @@ class Params(Op):
     def __post_init__(self):
         object.__setattr__(self, "weight", const(self.weight, np.int64))
         object.__setattr__(self, "scale", tuple(float(v) for v in self.scale))
+        if self.arity not in (2, 3):
+            raise InternalError(f"cmvm: arity={self.arity!r} must be 2 or 3")
         n = self.weight.shape[0]
         if self.out_spec is None:
             if self.out_mult is not None or self.out_bias is not None or self.out_shift:
@@ -100,7 +111,8 @@ class Params(Op):
     def summary(self):
         n, k = self.weight.shape
         rq = "" if self.out_spec is None else f" >>{self.out_shift} -> {self.out_spec}"
-        return f"cmvm[{k}->{n} w:{self.weight_spec.bits}b depth{self.depth}{rq}]"
+        return (f"cmvm[{k}->{n} w:{self.weight_spec.bits}b depth{self.depth} "
+                f"arity{self.arity}{rq}]")
 
     def acc_range(self, x: QuantSpec) -> tuple[int, int]:
         return mvu.Params.acc_range(self, x)
@@ -215,7 +227,7 @@ def cse(rows: list, k: int) -> tuple:
                 for t in (t1, t2):
                     count[_key(t, u)[0]] -= 1
             r[(j, m)] = n
-    out = [sorted(((s, e, n) for (s, e), n in r.items()), key=lambda t: (t[2], t[0], t[1]))
+    out = [sorted(((s, e, n) for (s, e), n in r.items()), key=lambda t: (t[2], t[1], t[0]))
            for r in rows]
     return pairs, out
 
@@ -246,8 +258,150 @@ def evaluate(prog: tuple, xs: np.ndarray) -> np.ndarray:
     return out
 
 
-def _levels(t_max: int) -> int:
-    return max(0, t_max - 1).bit_length()
+def tree_counts(t: int, arity: int) -> list:
+    """Nodes per level of a tree over ``t`` slots, ``arity`` consecutive nodes of a level
+    under each node of the next: [t, ..., 1] (hw/rtl/cmvm.v's count())."""
+    counts = [max(1, t)]
+    while counts[-1] > 1:
+        counts.append(-(-counts[-1] // arity))
+    return counts
+
+
+def tree(arity: int, slots: list, srange) -> list:
+    """One row's tree in hw/rtl/cmvm.v's order: per level 1.., per node, None (no used slot
+    under it) or a dict:
+
+      * args: its used children (1: it passes its child on; 2: a binary adder; 3: add3),
+      * first, last: its used slots; neg: its first slot's sign (the node stores its
+        subtree's sum negated when that is negative, so no negation happens inside),
+      * lo, hi: the stored value's exact range (``srange(first, last)`` gives the range of
+        the sum of those slots, each with its sign),
+        bits: its signed bits, tz: its known trailing zero bits (the least of its slots'),
+      * low: an adder's bits below which at most one operand is nonzero and is added: they
+        are that operand's, wires (yosys finds them in a binary adder by itself; add3 is
+        a netlist, so the cell gets them: NODE_LO).
+
+    ``slots``: per slot None (unused; the used ones come first) or (tz, neg)."""
+    prev = []
+    for i, sl in enumerate(slots):
+        if sl is None:
+            prev.append(None)
+            continue
+        lo, hi = srange(i, i)
+        lo, hi = (-hi, -lo) if sl[1] else (lo, hi)
+        prev.append({"args": 0, "first": i, "last": i, "neg": sl[1], "lo": lo, "hi": hi,
+                     "bits": signed_bits(lo, hi), "tz": sl[0], "low": 0})
+    out = []
+    for cnt in tree_counts(len(slots), arity)[1:]:
+        cur = []
+        for i in range(cnt):
+            ch = [c for c in prev[arity * i:arity * (i + 1)] if c is not None]
+            if len(ch) < 2:
+                cur.append({**ch[0], "args": 1} if ch else None)
+                continue
+            lo, hi = srange(ch[0]["first"], ch[-1]["last"])
+            neg = ch[0]["neg"]
+            lo, hi = (-hi, -lo) if neg else (lo, hi)
+            tz = sorted((c["tz"], c["neg"] != neg) for c in ch)
+            low = tz[0][0] if tz[0][1] else tz[1][0]
+            bits = signed_bits(lo, hi)
+            cur.append({"args": len(ch), "first": ch[0]["first"], "last": ch[-1]["last"],
+                        "neg": neg, "lo": lo, "hi": hi, "bits": bits, "tz": tz[0][0],
+                        "low": max(0, min(low, bits - 1)), "subs": ch})
+        out.append(cur)
+        prev = cur
+    return out
+
+
+@functools.lru_cache(maxsize=None)
+def _place(level: int, cap: int, used: int, arity: int) -> tuple:
+    """(adders, ternary adders, split): ``used`` terms placed in a subtree of ``level``
+    levels over ``cap`` slots (tree_counts()' structure) with the fewest adders; split:
+    the terms under each child, the nonzero ones first (cmvm_node reads its used children
+    as a prefix)."""
+    if level == 0:
+        return 0, 0, ()
+    size = arity ** (level - 1)
+    caps = [min(size, cap - j * size) for j in range(arity) if j * size < cap]
+    best = None
+    for split in _splits(used, caps):
+        kids = [_place(level - 1, c, u, arity) for c, u in zip(caps, split)]
+        n = sum(u > 0 for u in split)
+        cost = (sum(k[0] for k in kids) + (n >= 2), sum(k[1] for k in kids) + (n == 3))
+        if best is None or cost < best[:2]:
+            best = (*cost, split)
+    return best
+
+
+def _splits(used: int, caps: list):
+    """Every way to put ``used`` terms under children of capacities ``caps``, the nonzero
+    counts first."""
+    if not caps:
+        if used == 0:
+            yield ()
+        return
+    for u in range(min(used, caps[0]), -1, -1):
+        if u == 0 and used > 0:
+            continue
+        for rest in _splits(used - u, caps[1:]):
+            if u == 0 and any(rest):
+                continue
+            yield (u, *rest)
+
+
+def layout(used: int, t_max: int, arity: int) -> list:
+    """The slots (of t_max) that a row's ``used`` terms take, in order: spread so that the
+    tree takes the fewest adders (5 terms of 9: slots 0, 1, 2, 3, 6, two ternary adders,
+    not a ternary and two binary ones), each node's used children first."""
+    levels = len(tree_counts(t_max, arity)) - 1
+
+    def place(level, cap, u, base):
+        if level == 0:
+            return [base] if u else []
+        size = arity ** (level - 1)
+        out = []
+        for j, uj in enumerate(_place(level, cap, u, arity)[2]):
+            out += place(level - 1, min(size, cap - j * size), uj, base + j * size)
+        return out
+    return place(levels, max(1, t_max), used, 0)
+
+
+def row_slots(items: list, t_max: int, arity: int) -> list:
+    """``items`` (a row's terms, or stage slots) spread over t_max slots by layout(); None
+    in the unused ones."""
+    out = [None] * t_max
+    for pos, it in zip(layout(len(items), t_max, arity), items):
+        out[pos] = it
+    return out
+
+
+def adder_counts(used: int, t_max: int, arity: int) -> tuple:
+    """(adders, of which ternary) of a row of ``used`` terms in a tree over t_max slots."""
+    return _place(len(tree_counts(t_max, arity)) - 1, max(1, t_max), used, arity)[:2]
+
+
+def _src_ranges(d: dict, pairs: list) -> list:
+    """The (lo, hi) of every source: the inputs after the zero point, then the pairs."""
+    xs = (-1, 1) if d["in_bipolar"] else (d["xs_lo"], d["xs_hi"])
+    src = [xs] * d["cols"]
+    for a, sa, b, sb, neg in pairs:
+        lo_b, hi_b = (-(src[b][1] << sb), -(src[b][0] << sb)) if neg else (
+            src[b][0] << sb, src[b][1] << sb)
+        src.append(((src[a][0] << sa) + lo_b, (src[a][1] << sa) + hi_b))
+    return src
+
+
+def row_tree(arity: int, t_max: int, terms: list, src: list) -> list:
+    """tree() of one row of the term program over the sources' ranges ``src``."""
+    spread = row_slots(terms, t_max, arity)
+    signed = [(0, 0) if t is None else
+              (-(src[t[0]][1] << t[1]), -(src[t[0]][0] << t[1])) if t[2] else
+              (src[t[0]][0] << t[1], src[t[0]][1] << t[1]) for t in spread]
+    slots = [None if t is None else (t[1], t[2]) for t in spread]
+
+    def srange(a, b):  # independent sources: the sum of the signed terms' ranges
+        return (sum(r[0] for r in signed[a:b + 1]), sum(r[1] for r in signed[a:b + 1]))
+    return tree(arity, slots, srange)
 
 
 def derive(p: Params, ins, outs) -> dict:
@@ -276,7 +430,7 @@ def _derive(p: Params, ins, outs) -> tuple:
     terms = [len(t) for t in rows]
     t_max = max(1, *terms) if terms else 1
     neg_root = [int(bool(t) and t[0][2] == 1) for t in rows]
-    tree = _levels(t_max)
+    tree_lv = len(tree_counts(t_max, p.arity)) - 1
     if rq:  # the root's value (the row's sum, negated when neg_root) in signed bits
         roots = [(-h, -lo) if ng else (lo, h)
                  for (lo, h), ng in zip(row_ranges(p.weight, xlo, xhi), neg_root)]
@@ -285,21 +439,24 @@ def _derive(p: Params, ins, outs) -> tuple:
         o = p.out_spec
         if (y.quant.bits, y.quant.signed, y.quant.bipolar) != (o.bits, o.signed, o.bipolar):
             raise InternalError(f"{p.summary()}: output {y} does not carry out_spec's codes")
-        levels = int(bool(pairs)) + tree + st["rq_levels"]
+        levels = int(bool(pairs)) + tree_lv + st["rq_levels"]
     else:
         acc_bits = mvu.acc_width(*p.acc_range(q), y.quant)
         st, st_rows = {"requant": 0}, []
-        levels = int(bool(pairs)) + tree + int(any(neg_root))
+        levels = int(bool(pairs)) + tree_lv + int(any(neg_root))
     # the input register (unless left out) + the tree's and the output registers
     stages = int(p.in_register) + max(1, math.ceil(levels / p.depth))
     vectors = int(np.prod(x.shape[:-1], dtype=np.int64))
-    adders = len(pairs) + sum(max(0, t - 1) for t in terms) + (
+    tree_add = [adder_counts(t, t_max, p.arity) for t in terms]
+    adders = len(pairs) + sum(a for a, _ in tree_add) + (
         st["rq_adders"] if rq else sum(neg_root))
+    adders3 = sum(a for _, a in tree_add) + (st["rq_adders3"] if rq else 0)
     out_bits = st["out_bits"] if rq else acc_bits
     plain = csd_program(p.weight)
-    adders_csd = sum(max(0, len(t) - 1) for t in plain) + (  # and the same output stage
+    t_plain = max([1] + [len(t) for t in plain])
+    adders_csd = sum(adder_counts(len(t), t_plain, p.arity)[0] for t in plain) + (  # stage
         st["rq_adders"] if rq else sum(int(bool(t) and t[0][2] == 1) for t in plain))
-    return {"rows": n, "cols": k, "depth": p.depth, "vectors": vectors,
+    return {"rows": n, "cols": k, "depth": p.depth, "arity": p.arity, "vectors": vectors,
             "in_register": bool(p.in_register),
             "in_bits": q.bits, "in_signed": q.signed, "in_bipolar": q.bipolar,
             "zero_point": 0 if q.bipolar else p.in_zero_point, "xs_bits": xs_bits,
@@ -309,8 +466,9 @@ def _derive(p: Params, ins, outs) -> tuple:
             "in_lanes": [k], "out_lanes": [n], "in_width": k * q.bits, "out_width": n * out_bits,
             "terms": terms, "t_max": t_max, "neg_root": neg_root,
             "shift_max": max([e for t in rows for _, e, _ in t] + [pair_shift]),
-            "tree_levels": tree, "levels": levels, "stages": stages,
-            "adders": adders, "adders_csd": adders_csd,
+            "tree_levels": tree_lv, "levels": levels, "stages": stages,
+            # adders: binary and ternary (adders3 of them) adders, shared pairs included
+            "adders": adders, "adders3": adders3, "adders_csd": adders_csd,
             "cycles_per_vector": 1, "cycles": vectors,
             # first input beat to last output beat of a frame: cycles + pipeline_cycles
             "pipeline_cycles": stages, **st}, st_rows
@@ -359,79 +517,69 @@ def stage(p: Params, roots: list, neg_root: list) -> tuple:
         slots = [(e, int(d < 0), 0) for e, d in digits] + ([(0, 0, 1)] if c else [])
         rows.append({"flip": flip, "m": m, "c": c, "s": sh, "slots": slots, "r": (rlo, rhi)})
     t = max(1, *(len(r["slots"]) for r in rows))
-    tree = _levels(t)
-    counts = [t]
-    for _ in range(tree):
-        counts.append((counts[-1] + 1) // 2)
     lo_out, hi_out, ob = spec.lo, spec.hi, spec.bits
     for r in rows:
-        slots = r["slots"] + [None] * (t - len(r["slots"]))
+        slots = row_slots(r["slots"], t, p.arity)
         # a slot's stored value as (a, c): a * root + c
         lin = [(0, 0) if sl is None else (0, r["c"]) if sl[2] else (1 << sl[0], 0)
                for sl in slots]
         negs = [0 if sl is None else sl[1] for sl in slots]
         rlo, rhi = r["r"]
-        rng = [sorted((a * rlo + c, a * rhi + c)) for a, c in lin]
-        nodes = list(rng)
-        for lvl in range(1, tree + 1):
-            for i in range(counts[lvl]):
-                sub = range(i << lvl, min(t, (i + 1) << lvl))
-                sg = -1 if negs[sub[0]] else 1
-                a = sum(lin[j][0] * (-1 if negs[j] else 1) for j in sub) * sg
-                c = sum(lin[j][1] for j in sub) * sg
-                nodes.append(sorted((a * rlo + c, a * rhi + c)))
-        root = nodes[-1]
+
+        def srange(a, b, lin=lin, negs=negs, rlo=rlo, rhi=rhi):
+            m = sum(lin[j][0] * (-1 if negs[j] else 1) for j in range(a, b + 1))
+            c = sum(lin[j][1] * (-1 if negs[j] else 1) for j in range(a, b + 1))
+            return tuple(sorted((m * rlo + c, m * rhi + c)))
+        tz = [None if sl is None else
+              ((r["c"] & -r["c"]).bit_length() - 1 if sl[2] else sl[0], sl[1]) for sl in slots]
+        levels = tree(p.arity, tz, srange)
+        leaves = [tuple(sorted((a * rlo + c, a * rhi + c))) for a, c in lin]
+        top = levels[-1][0] if levels else None
+        root = (top["lo"], top["hi"]) if top else leaves[0]
         z = (root[0] >> r["s"], root[1] >> r["s"])
         u = (-z[1] - 1, -z[0] - 1) if r["flip"] else z
-        r.update(nodes=nodes, u=u, clo=int(u[0] < lo_out), chi=int(u[1] > hi_out),
+        r.update(spread=slots, levels=levels, leaves=leaves, u=u, clo=int(u[0] < lo_out),
+                 chi=int(u[1] > hi_out),
                  cb=max(ob, signed_bits(min(u[0], lo_out), max(u[1], hi_out))))
-    rw = max([signed_bits(lo, hi) for r in rows for lo, hi in r["nodes"]]
+    rw = max([signed_bits(lo, hi) for r in rows for lo, hi in r["leaves"]]
+             + [nd["bits"] for r in rows for lv in r["levels"] for nd in lv if nd]
              + [r["s"] + r["cb"] for r in rows])
+    rq_tree = len(tree_counts(t, p.arity)) - 1
+    add = [adder_counts(len(r["slots"]), t, p.arity) for r in rows]
     return {"requant": 1, "out_bits": ob, "out_signed": bool(spec.signed),
             "out_lo": int(lo_out), "out_hi": int(hi_out),
-            "rq_slots": t, "rq_tree": tree, "rq_levels": tree + 1, "rq_width": rw,
+            "rq_slots": t, "rq_tree": rq_tree, "rq_levels": rq_tree + 1, "rq_width": rw,
             "rq_digits": [len(r["slots"]) - int(bool(r["c"])) for r in rows],
-            "rq_adders": sum(max(0, len(r["slots"]) - 1) for r in rows),
+            "rq_adders": sum(a for a, _ in add), "rq_adders3": sum(a for _, a in add),
             "rq_clamps": sum(r["clo"] + r["chi"] for r in rows)}, rows
 
 
-def node_bits(d: dict, pairs: list, rows: list) -> list:
-    """The signed bits of every node of every row's tree, in hw/rtl/cmvm.v's order (row n,
+def node_fields(d: dict, pairs: list, rows: list) -> tuple:
+    """(bits, low, args, sub): every node of every row's tree, in hw/rtl/cmvm.v's order (row n,
     tree level l, node i at n * nodes + offset(l) + i; levels 0 (the slots) .. TREE, then
-    the root negation level when there is one), each at most acc_bits: an adder computes
-    its node at these bits (the exact range of the value it stores: its subtree's sum,
-    negated when the subtree's leftmost slot is negative), sign-extended to acc_bits."""
+    the root negation level when there is one).  An adder (args 2 or 3, tree()) computes its
+    node at ``bits`` (the exact range of the value it stores, at most acc_bits),
+    sign-extended to acc_bits; add3 (args 3) over the bits from ``low`` up, the ones below
+    being wires; ``sub``: bit j - 1 set when child j's sign differs from child 0's (it is
+    subtracted).  Slots, passing nodes and the negation level: acc_bits, 0, 0."""
     ab, t_max = d["acc_bits"], d["t_max"]
-    xs = (-1, 1) if d["in_bipolar"] else (d["xs_lo"], d["xs_hi"])
-    src = [xs] * d["cols"]
-    for a, sa, b, sb, neg in pairs:
-        lo_b, hi_b = (-(src[b][1] << sb), -(src[b][0] << sb)) if neg else (
-            src[b][0] << sb, src[b][1] << sb)
-        src.append(((src[a][0] << sa) + lo_b, (src[a][1] << sa) + hi_b))
+    src = _src_ranges(d, pairs)
     out = []
     for terms in rows:
-        negs = [t[2] for t in terms] + [0] * (t_max - len(terms))
-        level = [(-(src[s][1] << e), -(src[s][0] << e)) if ng else (src[s][0] << e, src[s][1] << e)
-                 for s, e, ng in terms] + [(0, 0)] * (t_max - len(terms))  # actual ranges
-        row = [ab] * t_max
-        for lvl in range(1, d["tree_levels"] + 1):
-            nxt = []
-            for i in range(0, len(level), 2):
-                if i + 1 < len(level):
-                    lo, hi = level[i][0] + level[i + 1][0], level[i][1] + level[i + 1][1]
-                    if negs[(i // 2) << lvl]:
-                        lo, hi = -hi, -lo
-                    row.append(min(ab, bits_for_range(min(lo, -1), max(hi, 0))[0]))
-                    if negs[(i // 2) << lvl]:
-                        lo, hi = -hi, -lo
-                    nxt.append((lo, hi))
-                else:
-                    row.append(ab)
-                    nxt.append(level[i])
-            level = nxt
-        row += [ab] * int(any(d["neg_root"]) and not d["requant"])
-        out += row
-    return out
+        out += [(ab, 0, 0, 0)] * t_max
+        for lv in row_tree(d["arity"], t_max, terms, src):
+            out += [_node_field(nd, ab) for nd in lv]
+        out += [(ab, 0, 0, 0)] * int(any(d["neg_root"]) and not d["requant"])
+    return tuple(list(f) for f in zip(*out))
+
+
+def _node_field(nd, width: int) -> tuple:
+    """(bits, low, args, sub) of a tree() node in wires of ``width`` bits."""
+    if nd is None or nd["args"] < 2:
+        return width, 0, 0 if nd is None else 1, 0
+    w = min(width, nd["bits"])
+    sub = sum(int(c["neg"] != nd["neg"]) << (j - 1) for j, c in enumerate(nd["subs"]) if j)
+    return w, min(nd["low"], w - 1) if nd["args"] == 3 else 0, nd["args"], sub
 
 
 def context(p: Params, ins, outs) -> dict:
@@ -444,20 +592,21 @@ def context(p: Params, ins, outs) -> dict:
     t_max = d["t_max"]
     fields = {"k": [], "shift": [], "neg": [], "used": []}
     for terms in rows:
-        slots = list(terms) + [None] * (t_max - len(terms))
+        slots = row_slots(terms, t_max, p.arity)
         for t in slots:
             fields["k"].append(t[0] if t else 0)
             fields["shift"].append(t[1] if t else 0)
             fields["neg"].append(t[2] if t else 0)
             fields["used"].append(1 if t else 0)
     pr = list(zip(*pairs)) if pairs else [[0]] * 5
-    nb = node_bits(d, pairs, rows)
+    nb, nlo, nargs, nsub = node_fields(d, pairs, rows)
     return {**d, "k_bits": max(1, (d["cols"] + d["pairs"] - 1).bit_length()),
             "shift_bits": max(1, d["shift_max"].bit_length()),
             "term_k": fields["k"], "term_shift": fields["shift"], "term_neg": fields["neg"],
             "term_used": fields["used"], "pair_a": list(pr[0]), "pair_sa": list(pr[1]),
             "pair_b": list(pr[2]), "pair_sb": list(pr[3]), "pair_neg": list(pr[4]),
-            "node_bits": nb, "nb_bits": d["acc_bits"].bit_length(), "nodes": len(nb) // d["rows"],
+            "node_bits": nb, "node_lo": nlo, "node_args": nargs, "node_sub": nsub,
+            "nb_bits": d["acc_bits"].bit_length(), "nodes": len(nb) // d["rows"],
             **stage_fields(d, st_rows), **_hls_fields(p, d)}
 
 
@@ -485,24 +634,29 @@ def stage_fields(d: dict, rows: list) -> dict:
     """The output stage as packed parameter fields (hw/rtl/cmvm.v's RQ_*): slot (n, t) at
     index n * rq_slots + t of rq_shift (rq_sh_bits), rq_neg, rq_used, rq_const (1 bit);
     per row rq_c (rq_width bits, two's complement), rq_s (rq_s_bits), rq_flip, rq_clo,
-    rq_chi (1 bit), rq_cb (rq_nb_bits); per row and node rq_node_bits (rq_nb_bits, the
-    slots at rq_width); out_lo/out_hi at rq_cb_max bits.  Zero fields without a stage."""
+    rq_chi (1 bit), rq_cb (rq_nb_bits); per row and node rq_node_bits and rq_node_lo
+    (rq_nb_bits), rq_node_args and rq_node_sub (2 bits), as node_fields() (the slots and
+    passing nodes at rq_width, 0); out_lo/out_hi at rq_cb_max bits.  Zero fields without a
+    stage."""
     if not d["requant"]:
         return {"rq_slots": 1, "rq_width": 1, "out_bits": d["acc_bits"], "rq_sh_bits": 1,
                 "rq_shift": [0], "rq_neg": [0], "rq_used": [0], "rq_const": [0],
                 "rq_c": [0], "rq_s_bits": 1, "rq_s": [0], "rq_flip": [0],
                 "rq_clo": [0], "rq_chi": [0], "rq_nb_bits": 1, "rq_cb": [0], "rq_cb_max": 1,
-                "out_lo": 0, "out_hi": 0, "rq_nodes": 1, "rq_node_bits": [0]}
+                "out_lo": 0, "out_hi": 0, "rq_nodes": 1, "rq_node_bits": [0],
+                "rq_node_lo": [0], "rq_node_args": [0], "rq_node_sub": [0]}
     t, rw = d["rq_slots"], d["rq_width"]
     f = {"shift": [], "neg": [], "used": [], "const": []}
     for r in rows:
-        for sl in r["slots"] + [None] * (t - len(r["slots"])):
+        for sl in r["spread"]:
             f["shift"].append(sl[0] if sl else 0)
             f["neg"].append(sl[1] if sl else 0)
             f["used"].append(int(sl is not None))
             f["const"].append(sl[2] if sl else 0)
-    node_w = [rw if i < t else signed_bits(lo, hi)
-              for r in rows for i, (lo, hi) in enumerate(r["nodes"])]
+    nodes = []
+    for r in rows:
+        nodes += [(rw, 0, 0, 0)] * t + [_node_field(nd, rw) for lv in r["levels"] for nd in lv]
+    node_w, node_lo, node_args, node_sub = (list(f) for f in zip(*nodes))
     return {"rq_sh_bits": max(1, max(f["shift"]).bit_length()),
             "rq_shift": f["shift"], "rq_neg": f["neg"], "rq_used": f["used"],
             "rq_const": f["const"], "rq_c": [r["c"] for r in rows],
@@ -511,36 +665,28 @@ def stage_fields(d: dict, rows: list) -> dict:
             "rq_clo": [r["clo"] for r in rows], "rq_chi": [r["chi"] for r in rows],
             "rq_nb_bits": rw.bit_length(), "rq_cb": [r["cb"] for r in rows],
             "rq_cb_max": max(r["cb"] for r in rows), "rq_nodes": len(node_w) // len(rows),
-            "rq_node_bits": node_w}
+            "rq_node_bits": node_w, "rq_node_lo": node_lo, "rq_node_args": node_args,
+            "rq_node_sub": node_sub}
 
 
-def _row_tree(shifts: list, widths: list, t_max: int, tree: int, registered) -> tuple:
-    """(adder bits, register bits, root bits) of one row's tree in hw/rtl/cmvm.v over its
-    slots' shifts (None: an unused slot) and its nodes' bits (node_bits()).  A node's low
-    bits below the fewer trailing zeros of its children are wires, so an adder spans its
-    node's bits less the children's larger count of trailing zeros; a register keeps a
-    node's bits less its zeros (yosys merges the sign-extension copies and removes the
-    constant zeros)."""
-    nodes = [None if e is None else e for e in shifts + [None] * (t_max - len(shifts))]
-    bits = [None] * t_max
+def _row_tree(levels: list, ab: int, registered) -> tuple:
+    """(adder bits, register bits, root bits) of one row's tree() in hw/rtl/cmvm.v, its
+    nodes at most ``ab`` bits.  A binary adder spans its node's bits less its operands'
+    larger count of trailing zeros (yosys finds those wires), add3 its bits from its
+    ``low``; a register keeps a node's bits less its zeros (yosys merges the
+    sign-extension copies and removes the constant zeros)."""
     add = regs = 0
-    pos = t_max
-    for lvl in range(1, tree + 1):
-        nxt, nbits = [], []
-        for i in range(0, len(nodes), 2):
-            a, b = nodes[i], nodes[i + 1] if i + 1 < len(nodes) else None
-            w = widths[pos + i // 2]
-            if a is not None and b is not None:
-                add += max(1, w - max(a, b))
-                nbits.append(w)
-            else:
-                nbits.append(bits[i] if i + 1 >= len(nodes) or b is None else w)
-            nxt.append(b if a is None else a if b is None else min(a, b))
-        pos += len(nxt)
-        nodes, bits = nxt, nbits
+    for lvl, lv in enumerate(levels, 1):
+        for nd in lv:
+            if nd is None or nd["args"] < 2:
+                continue
+            w = min(ab, nd["bits"])
+            lo = nd["low"] if nd["args"] == 3 else max(c["tz"] for c in nd["subs"])
+            add += max(1, w - min(lo, w - 1))
         if registered(lvl):
-            regs += sum(max(1, (w or 0) - z) for z, w in zip(nodes, bits) if z is not None)
-    root = (bits[0] or 0) - (nodes[0] or 0) if nodes[0] is not None else 0
+            regs += sum(max(1, min(ab, nd["bits"]) - nd["tz"]) for nd in lv if nd is not None)
+    top = levels[-1][0] if levels else None
+    root = min(ab, top["bits"]) - top["tz"] if top else 0
     return add, regs, root
 
 
@@ -559,37 +705,37 @@ def _stage_resources(p: Params, d: dict):
     roots = [(-h, -lo) if ng else (lo, h) for (lo, h), ng in
              zip(row_ranges(p.weight, d["xs_lo"], d["xs_hi"]), d["neg_root"])]
     rows = stage(p, roots, d["neg_root"])[1]
-    t, base, dep, levels = d["rq_slots"], d["levels"] - d["rq_levels"], d["depth"], d["levels"]
+    base, dep, levels = d["levels"] - d["rq_levels"], d["depth"], d["levels"]
     big = d["rq_width"] + 1  # "no variable bit": the constant's variable trailing zeros
     luts = carry = regs = 0
     for r in rows:
         c = r["c"]
-        # per node: None (unused) or (trailing zeros, variable trailing zeros, constant?)
-        nodes = [None if sl is None else ((c & -c).bit_length() - 1, big, True) if sl[2]
-                 else (sl[0], sl[0], False) for sl in r["slots"] + [None] * (t - len(r["slots"]))]
-        pos = t
-        for lvl in range(1, d["rq_tree"] + 1):
-            nxt = []
-            for i in range(0, len(nodes), 2):
-                a, b = nodes[i], nodes[i + 1] if i + 1 < len(nodes) else None
-                if a is None or b is None:
-                    nxt.append(a or b)
+        # the constant's slot, and every slot's variable trailing zeros
+        ci = next((i for i, sl in enumerate(r["spread"]) if sl and sl[2]), None)
+        vtz = [big if sl is None or sl[2] else sl[0] for sl in r["spread"]]
+
+        def const(nd, ci=ci):
+            return nd["first"] == nd["last"] == ci
+        for lvl, lv in enumerate(r["levels"], 1):
+            for nd in lv:
+                if nd is None or nd["args"] < 2:
                     continue
-                w = signed_bits(*r["nodes"][pos + i // 2])
-                lo = max(a[0], b[0])
-                span = max(1, w - lo)
-                luts += bin((c % (1 << w)) >> lo).count("1") if a[2] or b[2] else span
+                w = nd["bits"]
+                if nd["args"] == 3:  # add3: a LUT per bit, the constant in its tables
+                    span = max(1, w - nd["low"])
+                    luts += span
+                else:
+                    lo = max(ch["tz"] for ch in nd["subs"])
+                    span = max(1, w - lo)
+                    luts += (bin((c % (1 << w)) >> lo).count("1")
+                             if any(const(ch) for ch in nd["subs"]) else span)
                 carry += math.ceil(span / 4)
-                nxt.append((min(a[0], b[0]), min(a[1], b[1]), False))
-            pos += len(nxt)
-            nodes = nxt
             if (base + lvl) % dep == 0 and base + lvl < levels:
                 if lvl == d["rq_tree"]:
-                    regs += r["cb"] if nodes[0] and not nodes[0][2] else 0
+                    regs += r["cb"] if lv[0] and not const(lv[0]) else 0
                 else:
-                    ws = [signed_bits(*r["nodes"][pos - len(nodes) + j]) for j in range(len(nodes))]
-                    regs += sum(max(1, w - nd[1]) for w, nd in zip(ws, nodes)
-                                if nd is not None and not nd[2])
+                    regs += sum(max(1, nd["bits"] - min(vtz[nd["first"]:nd["last"] + 1]))
+                                for nd in lv if nd is not None and not const(nd))
         luts += math.ceil(r["cb"] / 3) * (r["clo"] + r["chi"]) + d["out_bits"]
     return Cost(LUT=luts, CARRY4=carry) + pr.reg(regs + d["out_bits"] * d["rows"])
 
@@ -617,12 +763,10 @@ def resources(p: Params, d: dict, part):
         cost += pr.reg(d["cols"] * d["xs_bits"])
     if first and dep == 1 and levels > 1:  # the sources registered: inputs and pairs
         cost += pr.reg(d["cols"] * d["xs_bits"] + d["pairs"] * d["src_bits"])
-    widths = node_bits(d, pairs, rows)
-    per_row = len(widths) // max(1, len(rows))
+    src = _src_ranges(d, pairs)
     add = regs = 0
     for n, terms in enumerate(rows):
-        a, r, root = _row_tree([e for _, e, _ in terms], widths[n * per_row:(n + 1) * per_row],
-                               d["t_max"], d["tree_levels"],
+        a, r, root = _row_tree(row_tree(d["arity"], d["t_max"], terms, src), ab,
                                lambda tl: (first + tl) % dep == 0 and first + tl < levels)
         # the output register: the root's bits (a negated root: acc_bits)
         add, regs = add + a, regs + r + (0 if rq else ab if d["neg_root"][n] else
