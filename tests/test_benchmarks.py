@@ -1,13 +1,15 @@
-"""Issue #9's benchmark designs simulated bit-exact in Verilator (``make test-all`` only):
-CNV-w2a2 and CNV-w1a1 at the foldings `--target-fps` picks for BNN-PYNQ's frame rates, with
-the FIFO depths sized by simulation (bench/cnv_fifos.json), and the jet MLP with every dense layer fully parallel.  The designs come from bench/perf_sim.py,
-the one place that builds them for simulation (it prints their build times and simulated
-cycles per second); the jet MLP's `strategy="latency"` designs are simulated in
+"""Issue #9's benchmark designs simulated bit-exact (``make test-all`` only): CNV-w2a2 and
+CNV-w1a1 in Verilator at the foldings `--target-fps` picks for BNN-PYNQ's frame rates, with
+the FIFO depths sized by simulation (bench/cnv_fifos.json), and the jet MLP with every
+dense layer fully parallel, in Icarus.  The designs come from bench/perf_sim.py, the one
+place that builds them for simulation (it prints their build times and simulated cycles
+per second); the jet MLP's `strategy="latency"` designs are simulated in
 tests/test_latency_strategy.py.
 
-Cost: the jet MLP is half a minute in Icarus; each CNV is a Verilator build of 10-25 minutes on 2 busy cores (its matrix-vector
-units' adder trees are up to 40k generate scopes, every net public for cocotb), then 1-3
-minutes of simulation for 2 frames (0.14-0.5 M cycles at 3-4.5 k cycles/s)."""
+Cost: the jet MLP is half a minute in Icarus; each CNV is a Verilator build of 10-25
+minutes on 2 busy cores (its matrix-vector units' adder trees are up to 40k generate
+scopes, every net public for cocotb), then 1-3 minutes of simulation for 2 frames
+(0.14-0.5 M cycles at 3-4.5 k cycles/s)."""
 
 from __future__ import annotations
 
