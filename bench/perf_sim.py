@@ -256,6 +256,9 @@ def main(argv=None) -> int:
     ap.add_argument("--rom-bits", type=int, default=None,
                     help="memories over this many bits as $readmemh files (default: the backend's)")
     ap.add_argument("--keep", action="store_true", help="keep the work folder")
+    ap.add_argument("--simulator", choices=("verilator", "icarus"), default="verilator",
+                    help="the simulator (default verilator; the jet MLP's designs build in "
+                         "seconds in icarus)")
     fifos = ap.add_mutually_exclusive_group()
     fifos.add_argument("--size-fifos", action="store_true",
                        help=f"size the CNV designs' FIFOs by simulation first (rewrites {CNV_FIFOS.name})")
@@ -271,7 +274,8 @@ def main(argv=None) -> int:
                   f"{rep['best_interval_cycles']:,} (estimate {rep['estimated_interval_cycles']:,}); "
                   f"depths {rep['depths']}", file=sys.stderr, flush=True)
         # a fresh cache per design: every build is cold
-        r = simulate_design(name, model, x, work / name, rom_bits=args.rom_bits)
+        r = simulate_design(name, model, x, work / name, rom_bits=args.rom_bits,
+                            simulator=args.simulator)
         rows.append(r)
         print(f"{name}: build {r['build_s']:.1f} s (peak {r['build_peak_mb']:,.0f} MB), "
               f"sim {r['sim_s']:.1f} s, bit-exact {r['bit_exact']}", file=sys.stderr, flush=True)
