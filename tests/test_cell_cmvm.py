@@ -334,7 +334,8 @@ def _wrap(v, bits):
 
 def stage_model(ctx, n, r):
     """Row n's output on tree roots r, computed from the packed fields as hw/rtl/cmvm.v's
-    stage does: every node from its used children and signs (RQ_NODE_ARGS, RQ_NODE_SUB) at
+    stage does: the digits' products less the row's RQ_D truncated bits, every node from
+    its used children and signs (RQ_NODE_ARGS, RQ_NODE_SUB) at
     its RQ_NODE_BITS (modulo), the shift's wires, the clamp at RQ_CB bits with the
     compares RQ_CLO/RQ_CHI enable."""
     t, rw, nodes = ctx["rq_slots"], ctx["rq_width"], ctx["rq_nodes"]
@@ -347,7 +348,7 @@ def stage_model(ctx, n, r):
         elif ctx["rq_const"][s]:
             level.append(np.full_like(r, ctx["rq_c"][n]))
         else:
-            level.append(_wrap(r << ctx["rq_shift"][s], rw))
+            level.append(_wrap((r << ctx["rq_shift"][s]) >> ctx["rq_d"][n], rw))
     ar, nodes_at = ctx["arity"], n * nodes + t
     for _ in range(ctx["rq_tree"]):
         nxt = []

@@ -105,6 +105,8 @@ module cmvm #(
     parameter [ROWS*RW-1:0] RQ_C = 0,        // each row's constant (RW bits, signed)
     parameter integer RQ_S_BITS = 1,   // bits of an RQ_S field, >= 1
     parameter [ROWS*RQ_S_BITS-1:0] RQ_S = 0, // each row's right shift
+    // each row's truncated bits: a digit slot is floor((r << RQ_SHIFT) / 2^RQ_D)
+    parameter [ROWS*RQ_SH_BITS-1:0] RQ_D = 0,
     parameter [ROWS-1:0] RQ_FLIP = 0,  // 1: the row's result is ~z (a negated multiplier)
     parameter [ROWS-1:0] RQ_CLO = 0,   // 1: u can be below OUT_LO (the compare exists)
     parameter [ROWS-1:0] RQ_CHI = 0,   // 1: u can be above OUT_HI
@@ -488,6 +490,7 @@ module cmvm #(
                 /* verilator lint_on UNUSEDSIGNAL */
                 // this row's fields (as RK above)
                 localparam [RQ_T*RQ_SH_BITS-1:0] QSH = RQ_SHIFT[n*RQ_T*RQ_SH_BITS +: RQ_T*RQ_SH_BITS];
+                localparam integer QD = {{(32-RQ_SH_BITS){1'b0}}, RQ_D[n*RQ_SH_BITS +: RQ_SH_BITS]};
                 localparam [RQ_T-1:0] QUSED = RQ_USED[n*RQ_T +: RQ_T];
                 localparam [RQ_T-1:0] QCONST = RQ_CONST[n*RQ_T +: RQ_T];
                 localparam [RQ_NODES*RQ_NB_BITS-1:0] QNB =
@@ -500,10 +503,19 @@ module cmvm #(
                     if (QUSED[i] && QCONST[i]) begin : g_const
                         assign rnode[i*RW +: RW] = RQ_C[n*RW +: RW];
                     end else if (QUSED[i]) begin : g_digit
-                        // (root << sh) mod 2^RW, root sign-extended (as the tree's leaves)
+                        // floor((root << E) / 2^QD) mod 2^RW (QD: the row's truncated
+                        // bits), root sign-extended (as the tree's leaves)
+                        localparam integer E =
+                            {{(32-RQ_SH_BITS){1'b0}}, QSH[i*RQ_SH_BITS +: RQ_SH_BITS]};
                         /* verilator lint_off UNUSEDSIGNAL */
-                        wire [RLW-1:0] w = {{RW{root[ACC_BITS-1]}}, root} << QSH[i*RQ_SH_BITS +: RQ_SH_BITS];
+                        wire [RLW-1:0] rx = {{RW{root[ACC_BITS-1]}}, root};
+                        wire [RLW-1:0] w;
                         /* verilator lint_on UNUSEDSIGNAL */
+                        if (E >= QD) begin : g_left
+                            assign w = rx << (E - QD);
+                        end else begin : g_right  // a floor: the low bits are dropped
+                            assign w = $signed(rx) >>> (QD - E);
+                        end
                         assign rnode[i*RW +: RW] = w[RW-1:0];
                     end else begin : g_zero
                         assign rnode[i*RW +: RW] = {RW{1'b0}};

@@ -514,8 +514,13 @@ def stage(p: Params, roots: list, neg_root: list) -> tuple:
         k = min(s, (m & -m).bit_length() - 1) if m else s
         m, c, sh = m >> k, c >> k, s - k
         digits = sorted(csd(m), key=lambda t: t[1] < 0)
+        rr, dd = None, 0
+        if m and rhi - rlo < TRUNCATE_RANGE:
+            rr = np.arange(rlo, rhi + 1, dtype=np.int64)
+            dd, c = truncation(rr, digits, c, sh, flip, spec)
         slots = [(e, int(d < 0), 0) for e, d in digits] + ([(0, 0, 1)] if c else [])
-        rows.append({"flip": flip, "m": m, "c": c, "s": sh, "slots": slots, "r": (rlo, rhi)})
+        rows.append({"flip": flip, "m": m, "c": c, "s": sh - dd, "d": dd, "slots": slots,
+                     "r": (rlo, rhi), "rr": rr})
     t = max(1, *(len(r["slots"]) for r in rows))
     lo_out, hi_out, ob = spec.lo, spec.hi, spec.bits
     for r in rows:
@@ -530,10 +535,21 @@ def stage(p: Params, roots: list, neg_root: list) -> tuple:
             m = sum(lin[j][0] * (-1 if negs[j] else 1) for j in range(a, b + 1))
             c = sum(lin[j][1] * (-1 if negs[j] else 1) for j in range(a, b + 1))
             return tuple(sorted((m * rlo + c, m * rhi + c)))
+        if r["d"]:  # truncated digits: not linear in the root, ranges by evaluation
+            vals = [np.zeros(1, np.int64) if sl is None else np.full(1, r["c"]) if sl[2] else
+                    (r["rr"] << sl[0]) >> r["d"] for sl in slots]
+            signed = [-v if ng else v for v, ng in zip(vals, negs)]
+
+            def srange(a, b, signed=signed):  # noqa: F811 (the truncated case's)
+                v = sum(signed[a:b + 1])
+                return int(np.min(v)), int(np.max(v))
+            leaves = [(int(v.min()), int(v.max())) for v in vals]
+        else:
+            leaves = [tuple(sorted((a * rlo + c, a * rhi + c))) for a, c in lin]
         tz = [None if sl is None else
-              ((r["c"] & -r["c"]).bit_length() - 1 if sl[2] else sl[0], sl[1]) for sl in slots]
+              ((r["c"] & -r["c"]).bit_length() - 1 if sl[2] else max(0, sl[0] - r["d"]), sl[1])
+              for sl in slots]
         levels = tree(p.arity, tz, srange)
-        leaves = [tuple(sorted((a * rlo + c, a * rhi + c))) for a, c in lin]
         top = levels[-1][0] if levels else None
         root = (top["lo"], top["hi"]) if top else leaves[0]
         z = (root[0] >> r["s"], root[1] >> r["s"])
@@ -552,6 +568,29 @@ def stage(p: Params, roots: list, neg_root: list) -> tuple:
             "rq_digits": [len(r["slots"]) - int(bool(r["c"])) for r in rows],
             "rq_adders": sum(a for a, _ in add), "rq_adders3": sum(a for _, a in add),
             "rq_clamps": sum(r["clo"] + r["chi"] for r in rows)}, rows
+
+
+# the stage truncates its digits only where the root takes at most this many values (each
+# one is checked): the jet MLP's 16-bit accumulators, not a wide layer's
+TRUNCATE_RANGE = 1 << 20
+
+
+def truncation(rr: np.ndarray, digits: list, c: int, s: int, flip: bool, spec) -> tuple:
+    """(d, C'): the most low bits d <= s the stage can drop from each digit's product and
+    still give the exact outputs on every root value ``rr``: with slots floor((r << e) / 2**d)
+    (negative digits subtracted) and the constant C', y = clip(+-((sum + C') >> (s - d))).
+    The dropped bits only carry into the kept ones, which C' (C >> d plus a small
+    correction) makes up for where it can; every r is checked, d = 0 is the exact stage."""
+    def out(v, sh):
+        z = v >> sh
+        return np.clip(-z - 1 if flip else z, spec.lo, spec.hi)
+    want = out(sum(-(rr << e) if dg < 0 else rr << e for e, dg in digits) + c, s)
+    for d in range(s, 0, -1):
+        base = sum(-((rr << e) >> d) if dg < 0 else (rr << e) >> d for e, dg in digits)
+        for delta in sorted(range(-len(digits) - 1, len(digits) + 2), key=abs):
+            if np.array_equal(out(base + (c >> d) + delta, s - d), want):
+                return d, (c >> d) + delta
+    return 0, c
 
 
 def node_fields(d: dict, pairs: list, rows: list) -> tuple:
@@ -641,7 +680,7 @@ def stage_fields(d: dict, rows: list) -> dict:
     if not d["requant"]:
         return {"rq_slots": 1, "rq_width": 1, "out_bits": d["acc_bits"], "rq_sh_bits": 1,
                 "rq_shift": [0], "rq_neg": [0], "rq_used": [0], "rq_const": [0],
-                "rq_c": [0], "rq_s_bits": 1, "rq_s": [0], "rq_flip": [0],
+                "rq_c": [0], "rq_s_bits": 1, "rq_s": [0], "rq_d": [0], "rq_flip": [0],
                 "rq_clo": [0], "rq_chi": [0], "rq_nb_bits": 1, "rq_cb": [0], "rq_cb_max": 1,
                 "out_lo": 0, "out_hi": 0, "rq_nodes": 1, "rq_node_bits": [0],
                 "rq_node_lo": [0], "rq_node_args": [0], "rq_node_sub": [0]}
@@ -657,11 +696,12 @@ def stage_fields(d: dict, rows: list) -> dict:
     for r in rows:
         nodes += [(rw, 0, 0, 0)] * t + [_node_field(nd, rw) for lv in r["levels"] for nd in lv]
     node_w, node_lo, node_args, node_sub = (list(f) for f in zip(*nodes))
-    return {"rq_sh_bits": max(1, max(f["shift"]).bit_length()),
+    return {"rq_sh_bits": max(1, max(f["shift"] + [r["d"] for r in rows]).bit_length()),
             "rq_shift": f["shift"], "rq_neg": f["neg"], "rq_used": f["used"],
             "rq_const": f["const"], "rq_c": [r["c"] for r in rows],
             "rq_s_bits": max(1, max(r["s"] for r in rows).bit_length()),
-            "rq_s": [r["s"] for r in rows], "rq_flip": [int(r["flip"]) for r in rows],
+            "rq_s": [r["s"] for r in rows], "rq_d": [r["d"] for r in rows],
+            "rq_flip": [int(r["flip"]) for r in rows],
             "rq_clo": [r["clo"] for r in rows], "rq_chi": [r["chi"] for r in rows],
             "rq_nb_bits": rw.bit_length(), "rq_cb": [r["cb"] for r in rows],
             "rq_cb_max": max(r["cb"] for r in rows), "rq_nodes": len(node_w) // len(rows),
@@ -712,7 +752,7 @@ def _stage_resources(p: Params, d: dict):
         c = r["c"]
         # the constant's slot, and every slot's variable trailing zeros
         ci = next((i for i, sl in enumerate(r["spread"]) if sl and sl[2]), None)
-        vtz = [big if sl is None or sl[2] else sl[0] for sl in r["spread"]]
+        vtz = [big if sl is None or sl[2] else max(0, sl[0] - r["d"]) for sl in r["spread"]]
 
         def const(nd, ci=ci):
             return nd["first"] == nd["last"] == ci
