@@ -70,7 +70,7 @@ def test_tree_ranges_hold_every_sum():
         scale = [(lo[j] << tz[j], hi[j] << tz[j]) for j in range(t_max)]
         lo2, hi2 = np.array([s[0] for s in scale]), np.array([s[1] for s in scale])
 
-        def srange(a, b):  # independent slots: the sum of the signed ranges
+        def srange(a, b, lo2=lo2, hi2=hi2, sign=sign, sl=sl):  # the signed ranges summed
             r = [(lo2[j], hi2[j]) if sign[j] > 0 else (-hi2[j], -lo2[j])
                  for j in range(a, b + 1) if sl[j] is not None]
             return int(sum(x for x, _ in r)), int(sum(y for _, y in r))
