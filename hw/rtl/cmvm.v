@@ -73,6 +73,10 @@ module cmvm #(
     parameter [(PAIRS > 0 ? PAIRS : 1)*SHIFT_BITS-1:0] PAIR_SA = 0,
     parameter [(PAIRS > 0 ? PAIRS : 1)*SHIFT_BITS-1:0] PAIR_SB = 0,
     parameter [(PAIRS > 0 ? PAIRS : 1)-1:0] PAIR_NEG = 0,
+    // each pair's signed bits (its exact range; 0: SRC_BITS): its adder works at these
+    // and sign-extends to SRC_BITS
+    parameter integer PB_BITS = 5,     // bits of a PAIR_BITS field, 1..31
+    parameter [(PAIRS > 0 ? PAIRS : 1)*PB_BITS-1:0] PAIR_BITS = 0,
     parameter [ROWS*T_MAX*K_BITS-1:0] TERM_K = 0,          // source of each slot, < COLS+PAIRS
     parameter [ROWS*T_MAX*SHIFT_BITS-1:0] TERM_SHIFT = 0,  // left shift of each slot
     parameter [ROWS*T_MAX-1:0] TERM_NEG = 0,   // 1: the slot is subtracted (0 when unused)
@@ -383,11 +387,22 @@ module cmvm #(
             wire [NSRC*SRC_BITS-1:0] sc;  // the sources before their register
             assign sc[COLS*SRC_BITS-1:0] = xe;
             for (k = 0; k < PAIRS; k = k + 1) begin : g_pair
+                localparam integer PBF =
+                    {{(32-PB_BITS){1'b0}}, PAIR_BITS[k*PB_BITS +: PB_BITS]};
+                localparam integer PW = PBF < 1 || PBF > SRC_BITS ? SRC_BITS : PBF;
+                // the bits above PW are sign extension: not read
+                /* verilator lint_off UNUSEDSIGNAL */
                 wire [SRC_BITS-1:0] pa = xe[PAIR_A[k*K_BITS +: K_BITS]*SRC_BITS +: SRC_BITS]
                                          << PAIR_SA[k*SHIFT_BITS +: SHIFT_BITS];
                 wire [SRC_BITS-1:0] pb = xe[PAIR_B[k*K_BITS +: K_BITS]*SRC_BITS +: SRC_BITS]
                                          << PAIR_SB[k*SHIFT_BITS +: SHIFT_BITS];
-                assign sc[(COLS+k)*SRC_BITS +: SRC_BITS] = PAIR_NEG[k] ? pa - pb : pa + pb;
+                /* verilator lint_on UNUSEDSIGNAL */
+                wire [PW-1:0] ps = PAIR_NEG[k] ? pa[PW-1:0] - pb[PW-1:0] : pa[PW-1:0] + pb[PW-1:0];
+                if (PW == SRC_BITS) begin : g_full
+                    assign sc[(COLS+k)*SRC_BITS +: SRC_BITS] = ps;
+                end else begin : g_narrow
+                    assign sc[(COLS+k)*SRC_BITS +: SRC_BITS] = {{(SRC_BITS-PW){ps[PW-1]}}, ps};
+                end
             end
             if (DEPTH == 1 && LEVELS > 1) begin : g_reg
                 reg [NSRC*SRC_BITS-1:0] q;

@@ -269,6 +269,12 @@ def _src_ranges(d: dict, pairs: list) -> list:
     return src
 
 
+def pair_bits(d: dict, pairs: list) -> list:
+    """Each shared pair's signed bits (its exact range), at most src_bits."""
+    src = _src_ranges(d, pairs)[d["cols"]:]
+    return [min(d["src_bits"], signed_bits(lo, hi)) for lo, hi in src]
+
+
 def row_tree(arity: int, t_max: int, terms: list, src: list) -> list:
     """tree() of one row of the term program over the sources' ranges ``src``."""
     spread = row_slots(terms, t_max, arity)
@@ -511,12 +517,14 @@ def context(p: Params, ins, outs) -> dict:
             fields["neg"].append(t[2] if t else 0)
             fields["used"].append(1 if t else 0)
     pr = list(zip(*pairs)) if pairs else [[0]] * 5
+    pb = pair_bits(d, pairs) or [0]
     nb, nlo, nargs, nsub = node_fields(d, pairs, rows)
     return {**d, "k_bits": max(1, (d["cols"] + d["pairs"] - 1).bit_length()),
             "shift_bits": max(1, d["shift_max"].bit_length()),
             "term_k": fields["k"], "term_shift": fields["shift"], "term_neg": fields["neg"],
             "term_used": fields["used"], "pair_a": list(pr[0]), "pair_sa": list(pr[1]),
             "pair_b": list(pr[2]), "pair_sb": list(pr[3]), "pair_neg": list(pr[4]),
+            "pair_bits": pb, "pb_bits": d["src_bits"].bit_length(),
             "node_bits": nb, "node_lo": nlo, "node_args": nargs, "node_sub": nsub,
             "nb_bits": d["acc_bits"].bit_length(), "nodes": len(nb) // d["rows"],
             **stage_fields(d, st_rows), **_hls_fields(p, d)}
@@ -655,7 +663,7 @@ def _stage_resources(p: Params, d: dict):
 
 def resources(p: Params, d: dict, part):
     """LUT, FF, DSP and carry cells of this layer after yosys synth_xilinx, from the
-    structure of hw/rtl/cmvm.v: an adder per shared pair (src_bits wide less its shift)
+    structure of hw/rtl/cmvm.v: an adder per shared pair (its exact bits less its shift)
     and per adder of the rows' trees (acc_bits wide less the trailing zero bits of its
     shifted operands) and root negation, the input register, the registers of the nodes
     alive at every registered level, the output register, the valid/last pipeline and
@@ -668,8 +676,8 @@ def resources(p: Params, d: dict, part):
     rq = bool(d["requant"])
     pairs, rows = program(p)
     cost = Cost()
-    for _, sa, _, sb, _ in pairs:
-        cost += pr.adder(d["src_bits"] - max(sa, sb))
+    for (_, sa, _, sb, _), w in zip(pairs, pair_bits(d, pairs)):
+        cost += pr.adder(max(1, w - max(sa, sb)))
     if not rq:
         cost += pr.adder(ab) * sum(d["neg_root"])
     if d["in_register"]:
