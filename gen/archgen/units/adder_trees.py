@@ -81,7 +81,7 @@ def _place(level: int, cap: int, used: int, arity: int) -> tuple:
     size = arity ** (level - 1)
     caps = [min(size, cap - j * size) for j in range(arity) if j * size < cap]
     best = None
-    for split in _splits(used, caps):
+    for split in _splits(used, tuple(caps)):
         kids = [_place(level - 1, c, u, arity) for c, u in zip(caps, split)]
         n = sum(u > 0 for u in split)
         cost = (sum(k[0] for k in kids) + (n >= 2), sum(k[1] for k in kids) + (n == 3))
@@ -90,20 +90,16 @@ def _place(level: int, cap: int, used: int, arity: int) -> tuple:
     return best
 
 
-def _splits(used: int, caps: list):
+@functools.lru_cache(maxsize=None)
+def _splits(used: int, caps: tuple) -> tuple:
     """Every way to put ``used`` terms under children of capacities ``caps``, the nonzero
     counts first."""
     if not caps:
-        if used == 0:
-            yield ()
-        return
-    for u in range(min(used, caps[0]), -1, -1):
-        if u == 0 and used > 0:
-            continue
-        for rest in _splits(used - u, caps[1:]):
-            if u == 0 and any(rest):
-                continue
-            yield (u, *rest)
+        return ((),) if used == 0 else ()
+    if used == 0:
+        return ((0,) * len(caps),)
+    return tuple((u, *rest) for u in range(min(used, caps[0]), 0, -1)
+                 for rest in _splits(used - u, caps[1:]))
 
 
 def layout(used: int, t_max: int, arity: int) -> list:

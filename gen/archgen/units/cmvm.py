@@ -45,6 +45,7 @@ out_spec.bits per row.
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 
@@ -232,15 +233,15 @@ def cse(rows: list, k: int) -> tuple:
     return pairs, out
 
 
+@functools.lru_cache(maxsize=16)  # derive() and context() ask for it: a layer's CSE once
 def program(p: Params) -> tuple:
     """The term program: (pairs, rows).  Sources 0..K-1 are the inputs x[k] - zero point,
     source K + j the shared pair j = (a, sa, b, sb, neg): (src_a << sa) + (-1)^neg *
     (src_b << sb) of two inputs; rows: per output n, [(source, shift, neg)], positives first.
-    Without ``p.cse`` there are no pairs (plain CSD)."""
+    Without ``p.cse`` there are no pairs (plain CSD).  Tuples: the result is shared."""
     rows = csd_program(p.weight)
-    if not p.cse:
-        return [], rows
-    return cse(rows, p.weight.shape[1])
+    pairs, rows = cse(rows, p.weight.shape[1]) if p.cse else ([], rows)
+    return tuple(pairs), tuple(tuple(r) for r in rows)
 
 
 def evaluate(prog: tuple, xs: np.ndarray) -> np.ndarray:
@@ -458,17 +459,24 @@ def truncation(rr: np.ndarray, digits: list, c: int, s: int, flip: bool, spec) -
     """(d, C'): the most low bits d <= s the stage can drop from each digit's product and
     still give the exact outputs on every root value ``rr``: with slots floor((r << e) / 2**d)
     (negative digits subtracted) and the constant C', y = clip(+-((sum + C') >> (s - d))).
-    The dropped bits only carry into the kept ones, which C' (C >> d plus a small
-    correction) makes up for where it can; every r is checked, d = 0 is the exact stage."""
-    def out(v, sh):
-        z = v >> sh
-        return np.clip(-z - 1 if flip else z, spec.lo, spec.hi)
-    want = out(sum(-(rr << e) if dg < 0 else rr << e for e, dg in digits) + c, s)
+    The dropped bits only carry into the kept ones, which C' makes up for where it can.
+    For each r the exact output allows an interval of sums (the output is monotone in the
+    sum), so C' exists when those intervals, less the truncated digits' sums, meet; the
+    one nearest C >> d is taken.  d = 0 is the exact stage."""
+    big = 1 << 62
+    v = sum(-(rr << e) if dg < 0 else rr << e for e, dg in digits) + c
+    z = v >> s
+    y = np.clip(-z - 1 if flip else z, spec.lo, spec.hi)
+    # the interval of z = sum >> s giving y: y itself, or beyond a bound it saturates at
+    zlo = np.where(y == (spec.hi if flip else spec.lo), -big, -y - 1 if flip else y)
+    zhi = np.where(y == (spec.lo if flip else spec.hi), big, -y - 1 if flip else y)
     for d in range(s, 0, -1):
         base = sum(-((rr << e) >> d) if dg < 0 else (rr << e) >> d for e, dg in digits)
-        for delta in sorted(range(-len(digits) - 1, len(digits) + 2), key=abs):
-            if np.array_equal(out(base + (c >> d) + delta, s - d), want):
-                return d, (c >> d) + delta
+        sh = s - d
+        lo = np.max(np.where(zlo == -big, -big, zlo << sh) - base)
+        hi = np.min(np.where(zhi == big, big, ((zhi + 1) << sh) - 1) - base)
+        if lo <= hi:
+            return d, int(min(max(c >> d, lo), hi))
     return 0, c
 
 
