@@ -273,13 +273,10 @@ def test_cmvm_synth(tmp_path):
 
 @pytest.mark.synth
 @pytest.mark.slow
-# With CSE, since the elaboration fix (per-level offsets, per-row slices, no function per
-# leaf), yosys 0.23 takes ~2.5 min: 11,080 LUT, 8,301 FF, 3,037 CARRY4, 0 DSP (estimate
-# 12,016 / 9,047 / 3,049).  Plain CSD (about twice the adders) is not measured since the
-# node widths: a non-strict xfail until it is.
-@pytest.mark.parametrize("cse", [True, pytest.param(False, marks=pytest.mark.xfail(
-    reason="yosys time on the plain-CSD 16x64 layer not measured since NODE_BITS",
-    strict=False))])
+# Ternary trees (the default), yosys 0.23: with CSE 82 s, 6,788 LUT, 5,018 FF, 2,055 CARRY4,
+# 0 DSP (estimate 6,968 / 5,228 / 1,769); plain CSD 132 s, 11,059 LUT, 4,223 FF (estimate
+# 11,149 / 4,311).  (Binary trees with CSE were 11,080 LUT.)
+@pytest.mark.parametrize("cse", [True, False])
 def test_cmvm_synth_jet(tmp_path, cse):
     """The jet-tagging MLP's first layer shape: 16 -> 64, 6-bit weights and inputs."""
     op, ins, outs = layer(64, 16, "i6", "i6", 0, 2, cse=cse)
