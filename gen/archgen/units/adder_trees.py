@@ -1,13 +1,29 @@
-"""The shape of cmvm's adder trees (hw/rtl/cmvm.v, cmvm_node.v): ``arity`` nodes of a level
-under each node of the next (2: binary adders, 3: ternary ones, hw/rtl/add3.v), a row's
-terms spread over the slots so that its tree takes the fewest adders, and every node's
-exact range, trailing zeros and wire bits (``tree()``)."""
+"""Shift-add arithmetic for cmvm (hw/rtl/cmvm.v, cmvm_node.v): canonical signed digits, and
+the shape of the adder trees: ``arity`` nodes of a level under each node of the next (2:
+binary adders, 3: ternary ones, hw/rtl/add3.v), a row's terms spread over the slots so
+that its tree takes the fewest adders, and every node's exact range, trailing zeros and
+wire bits (``tree()``)."""
 
 from __future__ import annotations
 
 import functools
 
 from ..ir.types import bits_for_range
+
+
+def csd(v: int) -> list:
+    """Canonical signed digits of ``v``: [(shift, digit)] with digit +-1, no two shifts
+    adjacent, the fewest nonzero digits; sum(d << s) == v."""
+    v = int(v)
+    out, e = [], 0
+    while v:
+        if v & 1:
+            d = 2 - (v & 3)  # +1 when v = 1 mod 4, -1 when v = 3 mod 4
+            out.append((e, d))
+            v -= d
+        v >>= 1
+        e += 1
+    return out
 
 
 def signed_bits(lo: int, hi: int) -> int:
@@ -131,3 +147,12 @@ def row_slots(items: list, t_max: int, arity: int) -> list:
 def adder_counts(used: int, t_max: int, arity: int) -> tuple:
     """(adders, of which ternary) of a row of ``used`` terms in a tree over t_max slots."""
     return _place(len(tree_counts(t_max, arity)) - 1, max(1, t_max), used, arity)[:2]
+
+
+def node_field(nd, width: int) -> tuple:
+    """(bits, low, args, sub) of a tree() node in wires of ``width`` bits."""
+    if nd is None or nd["args"] < 2:
+        return width, 0, 0 if nd is None else 1, 0
+    w = min(width, nd["bits"])
+    sub = sum(int(c["neg"] != nd["neg"]) << (j - 1) for j, c in enumerate(nd["subs"]) if j)
+    return w, min(nd["low"], w - 1) if nd["args"] == 3 else 0, nd["args"], sub
