@@ -156,3 +156,10 @@ def node_field(nd, width: int) -> tuple:
     w = min(width, nd["bits"])
     sub = sum(int(c["neg"] != nd["neg"]) << (j - 1) for j, c in enumerate(nd["subs"]) if j)
     return w, min(nd["low"], w - 1) if nd["args"] == 3 else 0, nd["args"], sub
+
+
+def adder_low(nd) -> int:
+    """The bits of an adder node (tree(), args >= 2) below which it needs no LUT: add3's
+    ``low`` (a netlist, given its wires), a binary adder's operands' larger trailing zeros
+    (yosys finds those wires itself).  It spans max(1, bits - adder_low) LUTs."""
+    return nd["low"] if nd["args"] == 3 else max(c["tz"] for c in nd["subs"])

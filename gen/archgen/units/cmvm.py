@@ -55,7 +55,7 @@ from ..errors import InternalError
 from ..ir.ops import Op, const
 from ..ir.types import QuantSpec, bits_for_range
 from . import mvu
-from .adder_trees import (adder_counts, csd, node_field, row_slots, signed_bits, tree,
+from .adder_trees import (adder_counts, adder_low, csd, node_field, row_slots, signed_bits, tree,
                           tree_counts)
 from .cmvm_stage import row_ranges, stage, stage_fields, stage_resources
 
@@ -426,9 +426,7 @@ def _row_tree(levels: list, ab: int, registered) -> tuple:
         for nd in lv:
             if nd is None or nd["args"] < 2:
                 continue
-            w = min(ab, nd["bits"])
-            lo = nd["low"] if nd["args"] == 3 else max(c["tz"] for c in nd["subs"])
-            add += max(1, w - min(lo, w - 1))
+            add += max(1, min(ab, nd["bits"]) - adder_low(nd))
         if registered(lvl):
             regs += sum(max(1, min(ab, nd["bits"]) - nd["tz"]) for nd in lv if nd is not None)
     top = levels[-1][0] if levels else None

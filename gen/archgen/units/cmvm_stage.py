@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from .adder_trees import adder_counts, csd, node_field, row_slots, signed_bits, tree, tree_counts
+from .adder_trees import adder_counts, adder_low, csd, node_field, row_slots, signed_bits, tree, tree_counts
 
 # the stage truncates its digits only where the root takes at most this many values (each
 # one is checked): the jet MLP's 16-bit accumulators, not a wide layer's
@@ -203,15 +203,12 @@ def stage_resources(p, d: dict):
             for nd in lv:
                 if nd is None or nd["args"] < 2:
                     continue
-                w = nd["bits"]
-                if nd["args"] == 3:  # add3: a LUT per bit, the constant in its tables
-                    span = max(1, w - nd["low"])
-                    luts += span
-                else:
-                    lo = max(ch["tz"] for ch in nd["subs"])
-                    span = max(1, w - lo)
-                    luts += (bin((c % (1 << w)) >> lo).count("1")
-                             if any(const(ch) for ch in nd["subs"]) else span)
+                w, lo = nd["bits"], adder_low(nd)
+                span = max(1, w - lo)
+                # a binary adder with the constant: a LUT per one bit of it (the others
+                # are wires into the carry chain); add3 has it in its tables, a LUT a bit
+                luts += (bin((c % (1 << w)) >> lo).count("1") if nd["args"] == 2
+                         and any(const(ch) for ch in nd["subs"]) else span)
                 carry += math.ceil(span / 4)
             if (base + lvl) % dep == 0 and base + lvl < levels:
                 if lvl == d["rq_tree"]:
