@@ -13,7 +13,7 @@ from archgen.errors import InternalError
 from archgen.estimate import get_part
 from archgen.ir.graph import Tensor
 from archgen.ir.types import QuantSpec
-from archgen.units import cmvm, mvu
+from archgen.units import cmvm, cmvm_stage, mvu
 from cellsim import lint, rtl, run_unit, synth
 
 pytestmark = pytest.mark.sim
@@ -130,8 +130,12 @@ def test_program_equals_golden(wk, xk, zx, cse):
     for terms in rows:  # positive terms first
         negs = [t[2] for t in terms]
         assert negs == sorted(negs)
-    for a, sa, b, sb, _ in pairs:  # pairs of inputs, shifted to a zero low shift
+    for a, sa, b, sb, neg in pairs:  # pairs of inputs, shifted to a zero low shift
         assert a < 9 and b < 9 and min(sa, sb) == 0
+        assert not (neg and sa > sb)  # a difference subtracts its shifted operand
+    if cse:  # the orientation had some to turn (6-bit weights have both kinds)
+        turned = [t for t in cmvm.cse(cmvm.csd_program(op.weight), 9)[0] if t[4] and t[1] > t[3]]
+        assert turned or wk != "i6"
 
 
 def test_cse_saves_adders():
@@ -333,8 +337,8 @@ def stage_model(ctx, n, r):
     """Row n's output on tree roots r, computed from the packed fields as hw/rtl/cmvm.v's
     stage does: the digits' products less the row's RQ_D truncated bits, every node from
     its used children and signs (RQ_NODE_ARGS, RQ_NODE_SUB) at
-    its RQ_NODE_BITS (modulo), the shift's wires, the clamp at RQ_CB bits with the
-    compares RQ_CLO/RQ_CHI enable."""
+    its RQ_NODE_BITS (modulo), the shift's wires at the output's bits, the clamp's flags
+    from the root's compares with RQ_TLO/RQ_THI (where RQ_CLO/RQ_CHI enable them)."""
     t, rw, nodes = ctx["rq_slots"], ctx["rq_width"], ctx["rq_nodes"]
     assert rw < 60
     level = []
@@ -362,12 +366,14 @@ def stage_model(ctx, n, r):
             nxt.append(_wrap(v, nw))
         nodes_at += len(nxt)
         level = nxt
-    cb = ctx["rq_cb"][n]
-    z = _wrap(level[0] >> ctx["rq_s"][n], cb)
-    u = -z - 1 if ctx["rq_flip"][n] else z
-    lo, hi = ctx["out_lo"], ctx["out_hi"]
-    y = np.where(ctx["rq_clo"][n] & (u < lo), lo, np.where(ctx["rq_chi"][n] & (u > hi), hi, u))
     ob = ctx["out_bits"]
+    z = _wrap(level[0] >> ctx["rq_s"][n], ob)
+    flip = ctx["rq_flip"][n]
+    u = -z - 1 if flip else z
+    lo, hi = ctx["out_lo"], ctx["out_hi"]
+    below = ctx["rq_clo"][n] & ((r < ctx["rq_tlo"][n]) ^ flip)
+    above = ctx["rq_chi"][n] & ((r < ctx["rq_thi"][n]) ^ (1 - flip))
+    y = np.where(below, lo, np.where(above, hi, u))
     return _wrap(y, ob) if ctx["out_signed"] else y & ((1 << ob) - 1)
 
 
@@ -411,6 +417,35 @@ def test_stage_fields_random():
         op = dataclasses.replace(op, out_mult=mult, out_bias=bias, out_shift=s, out_spec=spec(out))
         ((shape, q),) = op.infer(ins)
         check_stage_fields(op, ins, [Tensor("y", shape, q)])
+
+
+def test_round_threshold():
+    """The integer of [a, b] with the most trailing zeros, against every candidate."""
+    def tz(v):
+        return 99 if v == 0 else (v & -v).bit_length() - 1
+    for a in range(-70, 70):
+        for b in range(a, a + 40):
+            t = cmvm_stage.round_threshold(a, b)
+            assert a <= t <= b and tz(t) == max(tz(v) for v in range(a, b + 1)), (a, b, t)
+
+
+@pytest.mark.parametrize("name", ["rq-jet-64x16", "rq-8x5-u8i3-zx-d3", "rq-bipx-5x6-i8-d1"])
+def test_stage_window(name):
+    """The stage computes modulo 2**(its shift + the output's bits): no node is wider;
+    each clamp's threshold reads the fewest root bits: none with more trailing zeros
+    would give the same flags on the row's roots (checked by moving it)."""
+    op, ins, outs = rq_layer(name)
+    ctx = check_stage_fields(op, ins, outs)
+    nodes, ob = ctx["rq_nodes"], ctx["out_bits"]
+    for n in range(ctx["rows"]):
+        cap = ctx["rq_s"][n] + ob
+        args = ctx["rq_node_args"][n * nodes:(n + 1) * nodes]
+        bits = ctx["rq_node_bits"][n * nodes:(n + 1) * nodes]
+        assert all(b <= cap for a, b in zip(args, bits) if a >= 2), (n, cap, bits)
+    assert ctx["rq_width"] == max(s + ob for s in ctx["rq_s"])
+    if name == "rq-jet-64x16":  # the window saves bits: wider than the cap otherwise
+        assert ctx["rq_width"] < ctx["acc_bits"] + max(m.bit_length() for m in op.out_mult)
+        assert sum(ctx["rq_clo"]) + sum(ctx["rq_chi"]) > ctx["rows"]
 
 
 def test_stage_coverage():

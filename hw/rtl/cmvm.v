@@ -35,13 +35,16 @@
 // it directly).  Per row, a second tree over RQ_T slots (RQ_TREE levels, ARITY at a time,
 // the same sign rule; slot 0 is positive): slot t is (r << RQ_SHIFT[n,t]) (sign-extended
 // to RW bits, subtracted when RQ_NEG[n,t]: the canonical signed digits of the row's
-// multiplier) or, when RQ_CONST[n,t], the constant RQ_C[n]; then z = v >>> RQ_S[n] (the
-// bits RQ_S[n] .. RQ_S[n] + RQ_CB[n] - 1 of the root v: wires), u = RQ_FLIP[n] ? ~z : z,
-// and the clamp (one level): y = u < OUT_LO ? OUT_LO : u > OUT_HI ? OUT_HI : u, signed at
-// RQ_CB[n] bits (a compare only where RQ_CLO[n] / RQ_CHI[n] says the bound is reached),
-// OUT_BITS bits per row into the output register.  archgen.units.cmvm.stage() derives the
-// fields so that y = clip((acc * M + B) >> s, lo, hi) exactly.  LEVELS = PL + TREE +
-// RQ_TREE + 1.
+// multiplier) or, when RQ_CONST[n,t], the constant RQ_C[n]; then u = RQ_FLIP[n] ? ~z : z
+// with z the bits RQ_S[n] .. RQ_S[n] + OUT_BITS - 1 of the stage's root v (wires): every
+// node is computed modulo 2^(RQ_S[n] + OUT_BITS) at most (RQ_NODE_BITS).  The clamp is
+// decided on r itself, beside the stage's tree (its flags follow the tree's registers):
+// below = RQ_CLO[n] & ((r < RQ_TLO[n]) ^ RQ_FLIP[n]), above = RQ_CHI[n] & ((r < RQ_THI[n])
+// ^ !RQ_FLIP[n]) (signed, on the bits of r above the threshold's trailing zeros), and
+// y = below ? OUT_LO : above ? OUT_HI : u (one level), OUT_BITS bits per row into the
+// output register.  archgen.units.cmvm_stage.stage() derives the fields so that y =
+// clip((acc * M + B) >> s, lo, hi) exactly: the arithmetic is exact on the roots neither
+// flag covers.  LEVELS = PL + TREE + RQ_TREE + 1.
 //
 // Latency: IN_REG + max(1, ceil(LEVELS / DEPTH)) registers.  All registers advance on one
 // enable, !m_axis_tvalid || m_axis_tready (the pipeline stalls as a whole); s_axis_tready
@@ -99,7 +102,7 @@ module cmvm #(
     // the output stage (see above); with REQUANT = 0 the RQ_* fields are ignored
     parameter integer REQUANT = 0,     // 1: the output stage, 0: the accumulators out
     parameter integer OUT_BITS = 8,    // output element bits with REQUANT, >= 1
-    parameter integer RW = 16,         // bits of the stage's wires, >= ACC_BITS
+    parameter integer RW = 16,         // bits of the stage's wires, >= OUT_BITS
     parameter integer RQ_T = 1,        // slots per row of the stage's tree, >= 1
     parameter integer RQ_SH_BITS = 1,  // bits of an RQ_SHIFT field, >= 1
     parameter [ROWS*RQ_T*RQ_SH_BITS-1:0] RQ_SHIFT = 0,  // the left shift of each digit slot
@@ -114,13 +117,12 @@ module cmvm #(
     parameter [ROWS-1:0] RQ_FLIP = 0,  // 1: the row's result is ~z (a negated multiplier)
     parameter [ROWS-1:0] RQ_CLO = 0,   // 1: u can be below OUT_LO (the compare exists)
     parameter [ROWS-1:0] RQ_CHI = 0,   // 1: u can be above OUT_HI
-    parameter integer RQ_NB_BITS = 5,  // bits of an RQ_CB or RQ_NODE_BITS field, 1..31
-    // the clamp's signed compare bits per row: hold u, OUT_LO and OUT_HI; >= OUT_BITS,
-    // RQ_S[n] + RQ_CB[n] <= RW, <= RQ_CB_MAX
-    parameter [ROWS*RQ_NB_BITS-1:0] RQ_CB = 0,
-    parameter integer RQ_CB_MAX = 1,   // bits of OUT_LO and OUT_HI, >= 1
-    parameter [RQ_CB_MAX-1:0] OUT_LO = 0,  // the smallest output code (signed)
-    parameter [RQ_CB_MAX-1:0] OUT_HI = 0,  // the largest output code (signed)
+    // the clamp's thresholds on the root (ACC_BITS + 1 bits, signed; see above)
+    parameter [ROWS*(ACC_BITS+1)-1:0] RQ_TLO = 0,
+    parameter [ROWS*(ACC_BITS+1)-1:0] RQ_THI = 0,
+    parameter integer RQ_NB_BITS = 5,  // bits of an RQ_NODE_BITS field, 1..31
+    parameter [OUT_BITS-1:0] OUT_LO = 0,  // the smallest output code
+    parameter [OUT_BITS-1:0] OUT_HI = 0,  // the largest output code
     parameter integer RQ_NODES = 1,    // nodes of a row's stage tree, all levels (checked)
     // the signed bits of node j of row n's stage tree at field n*RQ_NODES + j (as
     // NODE_BITS, sign-extended to RW; 0: RW)
@@ -146,6 +148,15 @@ module cmvm #(
             r = 0;
             while ((1 << r) < v) r = r + 1;
             clog2 = r;
+        end
+    endfunction
+
+    function integer tzeros;  // trailing zero bits of v, at most ACC_BITS (v = 0: ACC_BITS)
+        input [ACC_BITS:0] v;
+        integer j;
+        begin
+            tzeros = ACC_BITS;
+            for (j = ACC_BITS - 1; j >= 0; j = j - 1) if (v[j]) tzeros = j;
         end
     endfunction
 
@@ -267,10 +278,10 @@ module cmvm #(
                 $error("cmvm %m: ROOT_NEG[%0d] must be TERM_NEG of the row's slot 0", r);
         if (RQ != 0) begin
             if (OUT_BITS < 1) $error("cmvm %m: OUT_BITS=%0d must be >= 1", OUT_BITS);
-            if (RW < ACC_BITS) $error("cmvm %m: RW=%0d must be >= ACC_BITS=%0d", RW, ACC_BITS);
+            if (RW < OUT_BITS) $error("cmvm %m: RW=%0d must be >= OUT_BITS=%0d", RW, OUT_BITS);
             if (RQ_T < 1) $error("cmvm %m: RQ_T=%0d must be >= 1", RQ_T);
-            if (RQ_SH_BITS < 1 || RQ_S_BITS < 1 || RQ_CB_MAX < 1)
-                $error("cmvm %m: RQ_SH_BITS, RQ_S_BITS and RQ_CB_MAX must be >= 1");
+            if (RQ_SH_BITS < 1 || RQ_S_BITS < 1)
+                $error("cmvm %m: RQ_SH_BITS and RQ_S_BITS must be >= 1");
             if (RQ_NB_BITS < 1 || RQ_NB_BITS > 31)
                 $error("cmvm %m: RQ_NB_BITS=%0d must be in 1..31", RQ_NB_BITS);
             if (RQ_NODES != RQ_NODES_C)
@@ -281,12 +292,8 @@ module cmvm #(
             for (r = 0; r < ROWS; r = r + 1) begin
                 if (RQ_NEG[r*RQ_T])
                     $error("cmvm %m: stage slot 0 of row %0d must be positive", r);
-                if ({{(32-RQ_NB_BITS){1'b0}}, RQ_CB[r*RQ_NB_BITS +: RQ_NB_BITS]} < OUT_BITS
-                        || {{(32-RQ_NB_BITS){1'b0}}, RQ_CB[r*RQ_NB_BITS +: RQ_NB_BITS]} > RQ_CB_MAX
-                        || {{(32-RQ_S_BITS){1'b0}}, RQ_S[r*RQ_S_BITS +: RQ_S_BITS]}
-                           + {{(32-RQ_NB_BITS){1'b0}}, RQ_CB[r*RQ_NB_BITS +: RQ_NB_BITS]} > RW)
-                    $error("cmvm %m: RQ_CB of row %0d must be in OUT_BITS..RQ_CB_MAX, RQ_S + RQ_CB <= RW",
-                           r);
+                if ({{(32-RQ_S_BITS){1'b0}}, RQ_S[r*RQ_S_BITS +: RQ_S_BITS]} + OUT_BITS > RW)
+                    $error("cmvm %m: RQ_S of row %0d must be <= RW - OUT_BITS", r);
             end
         end
     end
@@ -569,23 +576,41 @@ module cmvm #(
                         end
                     end
                 end
-                // the clamp (level LEVELS) on u = +-(v >>> SH) at CB bits
+                // the clamp's flags (bit 0 below, bit 1 above), from the root beside the
+                // stage's tree, registered where the tree is: flag level l at 2*l
+                localparam [ACC_BITS:0] TLO = RQ_TLO[n*(ACC_BITS+1) +: ACC_BITS+1];
+                localparam [ACC_BITS:0] THI = RQ_THI[n*(ACC_BITS+1) +: ACC_BITS+1];
+                localparam integer JLO = tzeros(TLO), JHI = tzeros(THI);
+                /* verilator lint_off UNUSEDSIGNAL */  // the bits below a threshold's zeros
+                wire [ACC_BITS:0] rext = {root[ACC_BITS-1], root};
+                /* verilator lint_on UNUSEDSIGNAL */
+                wire lt_lo = $signed(rext[ACC_BITS:JLO]) < $signed(TLO[ACC_BITS:JLO]);
+                wire lt_hi = $signed(rext[ACC_BITS:JHI]) < $signed(THI[ACC_BITS:JHI]);
+                wire [2*RQ_TREE+1:0] flag;
+                assign flag[1:0] = {RQ_CHI[n] && (lt_hi ^ !RQ_FLIP[n]),
+                                    RQ_CLO[n] && (lt_lo ^ RQ_FLIP[n])};
+                for (l = 1; l <= RQ_TREE; l = l + 1) begin : g_flag
+                    if ((PL + TREE + l) % DEPTH == 0 && PL + TREE + l < LEVELS) begin : g_reg
+                        reg [1:0] q;
+                        always @(posedge aclk) if (en) q <= flag[2*l-2 +: 2];
+                        assign flag[2*l +: 2] = q;
+                    end else begin : g_wire
+                        assign flag[2*l +: 2] = flag[2*l-2 +: 2];
+                    end
+                end
+                // the clamp (level LEVELS): u = +-(v >>> SH) at OUT_BITS bits, or a bound
                 localparam integer SH = {{(32-RQ_S_BITS){1'b0}}, RQ_S[n*RQ_S_BITS +: RQ_S_BITS]};
-                localparam integer CB = {{(32-RQ_NB_BITS){1'b0}}, RQ_CB[n*RQ_NB_BITS +: RQ_NB_BITS]};
-                // the bits below SH are shifted out, those above SH + CB copies of the sign
+                // the bits below SH are shifted out, those above SH + OUT_BITS never needed
                 /* verilator lint_off UNUSEDSIGNAL */
                 localparam integer V = rq_offset(RQ_TREE) * RW;  // the stage's root
                 wire [RW-1:0] v = rnode[V +: RW];
                 /* verilator lint_on UNUSEDSIGNAL */
-                wire [CB-1:0] z = v[SH +: CB];
-                wire [CB-1:0] u = RQ_FLIP[n] ? ~z : z;
-                wire [CB-1:0] lo = OUT_LO[CB-1:0];
-                wire [CB-1:0] hi = OUT_HI[CB-1:0];
-                wire below = RQ_CLO[n] && $signed(u) < $signed(lo);
-                wire above = RQ_CHI[n] && $signed(u) > $signed(hi);
+                wire [OUT_BITS-1:0] z = v[SH +: OUT_BITS];
+                wire [OUT_BITS-1:0] u = RQ_FLIP[n] ? ~z : z;
+                wire below = flag[2*RQ_TREE], above = flag[2*RQ_TREE+1];
                 reg [OUT_BITS-1:0] out_q;
                 always @(posedge aclk)
-                    if (en) out_q <= below ? lo[OUT_BITS-1:0] : above ? hi[OUT_BITS-1:0] : u[OUT_BITS-1:0];
+                    if (en) out_q <= below ? OUT_LO : above ? OUT_HI : u;
                 assign m_axis_tdata[n*OW +: OW] = out_q;
             end
         end

@@ -14,7 +14,8 @@ output beat all N accumulators, one beat per cycle (II = 1), no DSP.
 
 Shared subexpressions (``cse()``, da4ml-style pairwise CSE, on by default): greedily, the
 pair of input terms (x_a << sa) +- (x_b << sb) found in the most rows becomes one shared
-source, computed once; 16 -> 64 with random 6-bit weights: 2061 adders -> 1205.
+source, computed once; 16 -> 64 with random 6-bit weights: 2061 adders -> 1205.  A
+difference is oriented to subtract its shifted operand (``orient()``).
 
 The term program (``program()``): the pairs [(a, sa, b, sb, neg)] and for every output n a
 list of terms (source, shift, neg), the value of a term being (-1)^neg * (src << shift)
@@ -35,10 +36,12 @@ Output stage (``out_spec`` set: a requantizer folded into the pipeline, issue #9
 y[n] = clip((acc[n] * M[n] + B[n]) >> s, lo, hi), exact integers, floor shift
 (``requantize()``).  In hardware (``cmvm_stage.stage()``) each row's root feeds a second balanced
 tree over the CSD digits of its multiplier (+-(root << e)) and a constant, then the shift
-(wires) and the clamp (one level: up to two compares with constants and a select), no
-multiplier.  A negative multiplier or an all-negative row costs nothing (the result is
-the bitwise NOT of the shifted sum of the negated terms), the root negation level goes,
-and a power of two common to M and 2**s leaves the row's shift.  Levels: pairs + tree +
+(wires) and the clamp (one level: a select), no multiplier.  The clamp is decided by up
+to two compares of the root with constants, beside the stage's tree, so the tree only
+has to be exact, modulo 2**(shift + output bits), on the roots between the bounds.  A
+negative multiplier or an all-negative row costs nothing (the result is the bitwise NOT
+of the shifted sum of the negated terms), the root negation level goes, and a power of
+two common to M and 2**s leaves the row's shift.  Levels: pairs + tree +
 clog2(stage slots) + 1, registers by the same ``depth`` rule; the output register holds
 out_spec.bits per row.
 """
@@ -227,8 +230,21 @@ def program(p: Params) -> tuple:
     (src_b << sb) of two inputs; rows: per output n, [(source, shift, neg)], positives first.
     Without ``p.cse`` there are no pairs (plain CSD).  Tuples: the result is shared."""
     rows = csd_program(p.weight)
-    pairs, rows = cse(rows, p.weight.shape[1]) if p.cse else ([], rows)
+    pairs, rows = orient(*cse(rows, p.weight.shape[1]), p.weight.shape[1]) if p.cse else (
+        [], rows)
     return tuple(pairs), tuple(tuple(r) for r in rows)
+
+
+def orient(pairs: list, rows: list, k: int) -> tuple:
+    """(pairs, rows) with every pair that subtracts its unshifted operand from a shifted
+    one, (x_a << s) - x_b, turned into x_b - (x_a << s) and its uses negated: its low s
+    bits are then x_b's own (wires), where -x_b's would cost an inverter each."""
+    turn = {k + j for j, (_, sa, _, sb, neg) in enumerate(pairs) if neg and sa > sb}
+    pairs = [(b, sb, a, sa, neg) if k + j in turn else (a, sa, b, sb, neg)
+             for j, (a, sa, b, sb, neg) in enumerate(pairs)]
+    rows = [sorted(((s, e, n ^ int(s in turn)) for s, e, n in r), key=lambda t: (t[2], t[1], t[0]))
+            for r in rows]
+    return pairs, rows
 
 
 def evaluate(prog: tuple, xs: np.ndarray) -> np.ndarray:

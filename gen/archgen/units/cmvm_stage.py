@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from .adder_trees import adder_counts, adder_low, csd, node_field, row_slots, signed_bits, tree, tree_counts
+from .adder_trees import adder_counts, adder_low, csd, node_field, row_slots, tree, tree_counts
 
 # the stage truncates its digits only where the root takes at most this many values (each
 # one is checked): the jet MLP's 16-bit accumulators, not a wide layer's
@@ -24,6 +24,51 @@ def row_ranges(w: np.ndarray, xlo: int, xhi: int) -> list:
     return list(zip((int(v) for v in lo), (int(v) for v in hi)))
 
 
+def first_at(k: int, m: int, c: int, sh: int) -> int:
+    """The smallest integer r with (r * m + c) >> sh >= k (m > 0)."""
+    return -((c - (k << sh)) // m)
+
+
+def round_threshold(a: int, b: int) -> int:
+    """The integer of [a, b] (a <= b) with the most trailing zeros: its compare reads the
+    fewest bits."""
+    if a <= 0 <= b:
+        return 0
+    for j in range(max(abs(a), abs(b)).bit_length(), 0, -1):
+        t = -((-a) >> j) << j  # the first multiple of 2**j at or above a
+        if t <= b:
+            return t
+    return a
+
+
+def _flags(m: int, c: int, sh: int, flip: bool, spec, rlo: int, rhi: int) -> tuple:
+    """((clo, tlo), (chi, thi), window): the clamp's compares on the root r, as
+    hw/rtl/cmvm.v's stage makes them, below = clo & ((r < tlo) ^ flip) and above = chi &
+    ((r < thi) ^ !flip), for u = +-((r * m + c) >> sh) (m > 0; the unclamped output,
+    increasing in r, or decreasing when flip): below where u < lo, above where u > hi,
+    either way where u is that bound (the threshold with the most trailing zeros is
+    taken), never elsewhere; a compare exists (clo, chi) only where its bound is passed.
+    window: the (first, last) root neither flag covers (first > last: none), where the
+    stage's arithmetic must give u exactly."""
+    lo, hi = spec.lo, spec.hi
+
+    def pick(a, b):  # a threshold for "r < t" or "r >= t" valid on [rlo, rhi]: t in [a, b]
+        return round_threshold(max(min(a, rhi + 1), rlo), min(max(b, rlo), rhi + 1))
+    if not flip:  # below: r < tlo; above: r >= thi
+        clo, tlo = first_at(lo, m, c, sh) > rlo, pick(first_at(lo, m, c, sh),
+                                                      first_at(lo + 1, m, c, sh))
+        chi, thi = first_at(hi + 1, m, c, sh) <= rhi, pick(first_at(hi, m, c, sh),
+                                                           first_at(hi + 1, m, c, sh))
+        window = (tlo if clo else rlo, thi - 1 if chi else rhi)
+    else:  # u = -z - 1: below: r >= tlo; above: r < thi
+        clo, tlo = first_at(-lo, m, c, sh) <= rhi, pick(first_at(-lo - 1, m, c, sh),
+                                                        first_at(-lo, m, c, sh))
+        chi, thi = first_at(-hi - 1, m, c, sh) > rlo, pick(first_at(-hi - 1, m, c, sh),
+                                                           first_at(-hi, m, c, sh))
+        window = (thi if chi else rlo, tlo - 1 if clo else rhi)
+    return (int(clo), tlo if clo else 0), (int(chi), thi if chi else 0), window
+
+
 def stage(p, roots: list, neg_root: list) -> tuple:
     """(derive()'s keys, rows): the output stage's program and exact widths.  Per row n, on the
     tree's root r (= acc, or -acc when neg_root[n]; range roots[n]) with M' = +-M[n]:
@@ -33,46 +78,57 @@ def stage(p, roots: list, neg_root: list) -> tuple:
         negation is the bitwise NOT of the shifted result (free in the clamp's LUTs);
       * the common factor 2**k (k = min(s, trailing zeros of |M'|)) is taken out of M, C
         and s (C's dropped low bits never carry into the kept ones): row shift s - k;
+      * the clamp is decided on r itself (``_flags()``: a compare per bound passed), so
+        the arithmetic only has to be exact on the window of roots between the bounds,
+        and only modulo 2**(s + out bits): every node is at most that wide, its bits
+        those of its range over the window (``truncation()`` drops low bits where the
+        window allows);
       * slots: |M|'s CSD digits (r << e, negative ones subtracted), positives first (the
         tree's sign rule: a node carries its leftmost slot's sign, slot 0 is positive),
-        then the constant C when nonzero; a row whose sum is always 0 has no digits;
-      * z = v >> s (wires), u = flip ? ~z : z, y = u < lo ? lo : u > hi ? hi : u, at
-        the clamp's compare bits (u's range with lo and hi, signed).
-    Every node's exact range is r * m + c over the root's range (linear in r), so its
-    bits are exact."""
+        then the constant C when nonzero; a row with one root value or an empty window
+        has no digits (its output is a constant or the flags');
+      * z = v >> s (wires, out bits), u = flip ? ~z : z, y = below ? lo : above ? hi : u."""
     spec, s = p.out_spec, p.out_shift
+    lo_out, hi_out, ob = spec.lo, spec.hi, spec.bits
     rows = []
     for n, ((rlo, rhi), ng) in enumerate(zip(roots, neg_root)):
         m = -p.out_mult[n] if ng else p.out_mult[n]
         b = p.out_bias[n]
-        flip = m < 0 and (rlo, rhi) != (0, 0)
+        if rlo == rhi:  # one root value: the constant output, no compare
+            y = min(max((rlo * m + b) >> s, lo_out), hi_out)
+            rows.append({"flip": False, "m": 0, "c": y, "s": 0, "d": 0, "window": (rlo, rhi),
+                         "slots": [(0, 0, 1)] if y else [], "r": (rlo, rhi), "rr": None,
+                         "clo": 0, "tlo": 0, "chi": 0, "thi": 0})
+            continue
+        flip = m < 0
         m, c = (-m, -b - 1) if flip else (m, b)
-        if (rlo, rhi) == (0, 0):
-            m = 0
-        k = min(s, (m & -m).bit_length() - 1) if m else s
+        k = min(s, (m & -m).bit_length() - 1)
         m, c, sh = m >> k, c >> k, s - k
-        digits = sorted(csd(m), key=lambda t: t[1] < 0)
+        (clo, tlo), (chi, thi), (wlo, whi) = _flags(m, c, sh, flip, spec, rlo, rhi)
+        digits = sorted(csd(m), key=lambda t: t[1] < 0) if wlo <= whi else []
         rr, dd = None, 0
-        if m and rhi - rlo < TRUNCATE_RANGE:
-            rr = np.arange(rlo, rhi + 1, dtype=np.int64)
-            dd, c = truncation(rr, digits, c, sh, flip, spec)
+        if digits and whi - wlo < TRUNCATE_RANGE:
+            rr = np.arange(wlo, whi + 1, dtype=np.int64)
+            dd, c = truncation(rr, digits, c, sh)
+        if not digits:
+            c = 0
         slots = [(e, int(d < 0), 0) for e, d in digits] + ([(0, 0, 1)] if c else [])
         rows.append({"flip": flip, "m": m, "c": c, "s": sh - dd, "d": dd, "slots": slots,
-                     "r": (rlo, rhi), "rr": rr})
+                     "window": (wlo, whi), "r": (rlo, rhi), "rr": rr,
+                     "clo": clo, "tlo": tlo, "chi": chi, "thi": thi})
     t = max(1, *(len(r["slots"]) for r in rows))
-    lo_out, hi_out, ob = spec.lo, spec.hi, spec.bits
     for r in rows:
         slots = row_slots(r["slots"], t, p.arity)
         # a slot's stored value as (a, c): a * root + c
         lin = [(0, 0) if sl is None else (0, r["c"]) if sl[2] else (1 << sl[0], 0)
                for sl in slots]
         negs = [0 if sl is None else sl[1] for sl in slots]
-        rlo, rhi = r["r"]
+        wlo, whi = r["window"]
 
-        def srange(a, b, lin=lin, negs=negs, rlo=rlo, rhi=rhi):
+        def srange(a, b, lin=lin, negs=negs, wlo=wlo, whi=whi):
             m = sum(lin[j][0] * (-1 if negs[j] else 1) for j in range(a, b + 1))
             c = sum(lin[j][1] * (-1 if negs[j] else 1) for j in range(a, b + 1))
-            return tuple(sorted((m * rlo + c, m * rhi + c)))
+            return tuple(sorted((m * wlo + c, m * whi + c)))
         if r["d"]:  # truncated digits: not linear in the root, ranges by evaluation
             vals = [np.zeros(1, np.int64) if sl is None else np.full(1, r["c"]) if sl[2] else
                     (r["rr"] << sl[0]) >> r["d"] for sl in slots]
@@ -81,23 +137,16 @@ def stage(p, roots: list, neg_root: list) -> tuple:
             def srange(a, b, signed=signed):  # noqa: F811 (the truncated case's)
                 v = sum(signed[a:b + 1])
                 return int(np.min(v)), int(np.max(v))
-            leaves = [(int(v.min()), int(v.max())) for v in vals]
-        else:
-            leaves = [tuple(sorted((a * rlo + c, a * rhi + c))) for a, c in lin]
         tz = [None if sl is None else
               ((r["c"] & -r["c"]).bit_length() - 1 if sl[2] else max(0, sl[0] - r["d"]), sl[1])
               for sl in slots]
         levels = tree(p.arity, tz, srange)
-        top = levels[-1][0] if levels else None
-        root = (top["lo"], top["hi"]) if top else leaves[0]
-        z = (root[0] >> r["s"], root[1] >> r["s"])
-        u = (-z[1] - 1, -z[0] - 1) if r["flip"] else z
-        r.update(spread=slots, levels=levels, leaves=leaves, u=u, clo=int(u[0] < lo_out),
-                 chi=int(u[1] > hi_out),
-                 cb=max(ob, signed_bits(min(u[0], lo_out), max(u[1], hi_out))))
-    rw = max([signed_bits(lo, hi) for r in rows for lo, hi in r["leaves"]]
-             + [nd["bits"] for r in rows for lv in r["levels"] for nd in lv if nd]
-             + [r["s"] + r["cb"] for r in rows])
+        cap = r["s"] + ob  # the bits the output reads: the rest are never needed
+        for nd in (nd for lv in levels for nd in lv if nd is not None):
+            nd["bits"] = min(nd["bits"], cap)
+            nd["low"] = min(nd["low"], nd["bits"] - 1)
+        r.update(spread=slots, levels=levels, cap=cap)
+    rw = max(r["cap"] for r in rows)
     rq_tree = len(tree_counts(t, p.arity)) - 1
     add = [adder_counts(len(r["slots"]), t, p.arity) for r in rows]
     return {"requant": 1, "out_bits": ob, "out_signed": bool(spec.signed),
@@ -108,28 +157,22 @@ def stage(p, roots: list, neg_root: list) -> tuple:
             "rq_clamps": sum(r["clo"] + r["chi"] for r in rows)}, rows
 
 
-def truncation(rr: np.ndarray, digits: list, c: int, s: int, flip: bool, spec) -> tuple:
+def truncation(rr: np.ndarray, digits: list, c: int, s: int) -> tuple:
     """(d, C'): the most low bits d <= s the stage can drop from each digit's product and
-    still give the exact outputs on every root value ``rr``: with slots floor((r << e) / 2**d)
-    (negative digits subtracted) and the constant C', y = clip(+-((sum + C') >> (s - d))).
-    The dropped bits only carry into the kept ones, which C' makes up for where it can.
-    For each r the exact output allows an interval of sums (the output is monotone in the
-    sum), so C' exists when those intervals, less the truncated digits' sums, meet; the
-    one nearest C >> d is taken.  d = 0 is the exact stage."""
-    big = 1 << 62
-    v = sum(-(rr << e) if dg < 0 else rr << e for e, dg in digits) + c
-    z = v >> s
-    y = np.clip(-z - 1 if flip else z, spec.lo, spec.hi)
-    # the interval of z = sum >> s giving y: y itself, or beyond a bound it saturates at
-    zlo = np.where(y == (spec.hi if flip else spec.lo), -big, -y - 1 if flip else y)
-    zhi = np.where(y == (spec.lo if flip else spec.hi), big, -y - 1 if flip else y)
+    still give z = (sum + C) >> s exactly on every root value ``rr`` (the window: no
+    clamp there): with slots floor((r << e) / 2**d) (negative digits subtracted) and the
+    constant C', z = (sum + C') >> (s - d).  The dropped bits only carry into the kept
+    ones, which C' makes up for where it can: for each r, z fixes an interval of sums, so
+    C' exists when those intervals, less the truncated digits' sums, meet; the one nearest
+    C >> d is taken.  d = 0 is the exact stage."""
+    z = (sum(-(rr << e) if dg < 0 else rr << e for e, dg in digits) + c) >> s
     for d in range(s, 0, -1):
         base = sum(-((rr << e) >> d) if dg < 0 else (rr << e) >> d for e, dg in digits)
         sh = s - d
-        lo = np.max(np.where(zlo == -big, -big, zlo << sh) - base)
-        hi = np.min(np.where(zhi == big, big, ((zhi + 1) << sh) - 1) - base)
+        lo = int(np.max((z << sh) - base))
+        hi = int(np.min(((z + 1) << sh) - 1 - base))
         if lo <= hi:
-            return d, int(min(max(c >> d, lo), hi))
+            return d, min(max(c >> d, lo), hi)
     return 0, c
 
 
@@ -137,15 +180,15 @@ def stage_fields(d: dict, rows: list) -> dict:
     """The output stage as packed parameter fields (hw/rtl/cmvm.v's RQ_*): slot (n, t) at
     index n * rq_slots + t of rq_shift (rq_sh_bits), rq_neg, rq_used, rq_const (1 bit);
     per row rq_c (rq_width bits, two's complement), rq_s (rq_s_bits), rq_flip, rq_clo,
-    rq_chi (1 bit), rq_cb (rq_nb_bits); per row and node rq_node_bits and rq_node_lo
-    (rq_nb_bits), rq_node_args and rq_node_sub (2 bits), as node_fields() (the slots and
-    passing nodes at rq_width, 0); out_lo/out_hi at rq_cb_max bits.  Zero fields without a
+    rq_chi (1 bit), rq_tlo and rq_thi (acc_bits + 1, signed); per row and node
+    rq_node_bits and rq_node_lo (rq_nb_bits), rq_node_args and rq_node_sub (2 bits), as
+    node_fields() (the slots and passing nodes at rq_width, 0).  Zero fields without a
     stage."""
     if not d["requant"]:
         return {"rq_slots": 1, "rq_width": 1, "out_bits": d["acc_bits"], "rq_sh_bits": 1,
                 "rq_shift": [0], "rq_neg": [0], "rq_used": [0], "rq_const": [0],
                 "rq_c": [0], "rq_s_bits": 1, "rq_s": [0], "rq_d": [0], "rq_flip": [0],
-                "rq_clo": [0], "rq_chi": [0], "rq_nb_bits": 1, "rq_cb": [0], "rq_cb_max": 1,
+                "rq_clo": [0], "rq_chi": [0], "rq_tlo": [0], "rq_thi": [0], "rq_nb_bits": 1,
                 "out_lo": 0, "out_hi": 0, "rq_nodes": 1, "rq_node_bits": [0],
                 "rq_node_lo": [0], "rq_node_args": [0], "rq_node_sub": [0]}
     t, rw = d["rq_slots"], d["rq_width"]
@@ -160,15 +203,17 @@ def stage_fields(d: dict, rows: list) -> dict:
     for r in rows:
         nodes += [(rw, 0, 0, 0)] * t + [node_field(nd, rw) for lv in r["levels"] for nd in lv]
     node_w, node_lo, node_args, node_sub = (list(f) for f in zip(*nodes))
+    half = 1 << (rw - 1)
     return {"rq_sh_bits": max(1, max(f["shift"] + [r["d"] for r in rows]).bit_length()),
             "rq_shift": f["shift"], "rq_neg": f["neg"], "rq_used": f["used"],
-            "rq_const": f["const"], "rq_c": [r["c"] for r in rows],
+            "rq_const": f["const"],
+            "rq_c": [(r["c"] + half) % (1 << rw) - half for r in rows],  # modulo 2**rw
             "rq_s_bits": max(1, max(r["s"] for r in rows).bit_length()),
             "rq_s": [r["s"] for r in rows], "rq_d": [r["d"] for r in rows],
             "rq_flip": [int(r["flip"]) for r in rows],
             "rq_clo": [r["clo"] for r in rows], "rq_chi": [r["chi"] for r in rows],
-            "rq_nb_bits": rw.bit_length(), "rq_cb": [r["cb"] for r in rows],
-            "rq_cb_max": max(r["cb"] for r in rows), "rq_nodes": len(node_w) // len(rows),
+            "rq_tlo": [r["tlo"] for r in rows], "rq_thi": [r["thi"] for r in rows],
+            "rq_nb_bits": rw.bit_length(), "rq_nodes": len(node_w) // len(rows),
             "rq_node_bits": node_w, "rq_node_lo": node_lo, "rq_node_args": node_args,
             "rq_node_sub": node_sub}
 
@@ -179,9 +224,10 @@ def stage_resources(p, d: dict):
     constant as an operand, is a LUT per one bit of the constant in that span (the others
     are wires into the carry chain); a register keeps a node's bits less its variable
     trailing zeros (the constant's low bits are constant flip-flops, removed), the
-    stage's root only the compare bits (the shifted-out bits and the sign copies go); a
-    compare with a constant per bound reached (yosys's cmp2lcu: a LUT per 3 bits), the
-    select (a LUT per output bit) and the output register (out_bits)."""
+    stage's root only the output's bits (the shifted-out bits go), and the clamp's flags
+    at every register; a compare of the root with a constant per bound passed, over the
+    root's bits above the threshold's trailing zeros (yosys's cmp2lcu: a LUT per 3 bits),
+    the select (a LUT per output bit) and the output register (out_bits)."""
     from ..estimate import primitives as pr
     from ..estimate.resources import Cost
 
@@ -211,10 +257,15 @@ def stage_resources(p, d: dict):
                          and any(const(ch) for ch in nd["subs"]) else span)
                 carry += math.ceil(span / 4)
             if (base + lvl) % dep == 0 and base + lvl < levels:
+                regs += r["clo"] + r["chi"]  # the flags travel with the tree
                 if lvl == d["rq_tree"]:
-                    regs += r["cb"] if lv[0] and not const(lv[0]) else 0
+                    regs += d["out_bits"] if lv[0] and not const(lv[0]) else 0
                 else:
                     regs += sum(max(1, nd["bits"] - min(vtz[nd["first"]:nd["last"] + 1]))
                                 for nd in lv if nd is not None and not const(nd))
-        luts += math.ceil(r["cb"] / 3) * (r["clo"] + r["chi"]) + d["out_bits"]
+        for on, t in ((r["clo"], r["tlo"]), (r["chi"], r["thi"])):
+            if on:  # the root's bits above the threshold's trailing zeros
+                tz = (t & -t).bit_length() - 1 if t else d["acc_bits"]
+                luts += math.ceil((d["acc_bits"] + 1 - min(d["acc_bits"], tz)) / 3)
+        luts += d["out_bits"]
     return Cost(LUT=luts, CARRY4=carry) + pr.reg(regs + d["out_bits"] * d["rows"])
