@@ -7,6 +7,7 @@ import pytest
 
 from archgen.backends import verilog
 from archgen.errors import InternalError
+from archgen.estimate import get_part
 from archgen.ir.graph import Tensor
 from archgen.ir.types import QuantSpec
 from archgen.units import mvu
@@ -53,13 +54,21 @@ CASES = {
     "pe8simd2-i2u4-zx": (8, 6, 8, 2, "i2", "u4", -2, (2, 3)),
     "xnor-pe4simd4": (8, 16, 4, 4, "bip", "bip", 0, (3,)),
     "xnor-pe1simd6": (3, 12, 1, 6, "bip", "bip", 0, ()),
+    # XNOR mode's compressor tree (groups of 3 lanes, ternary levels, padded to the binary
+    # tree's latency): 1 group; 1 lane; 4 groups, the last level as wide as the one
+    # below; 10 groups in 3 levels; 22 groups, root as wide as TW, 3 padding registers
+    "xnor-pe3simd3": (3, 9, 3, 3, "bip", "bip", 0, (2,)),
+    "xnor-pe2simd1": (4, 3, 2, 1, "bip", "bip", 0, ()),
+    "xnor-pe2simd10": (4, 20, 2, 10, "bip", "bip", 0, (2,)),
+    "xnor-pe1simd28": (2, 56, 1, 28, "bip", "bip", 0, ()),
+    "xnor-pe2simd64": (2, 128, 2, 64, "bip", "bip", 0, ()),
     "bipx-i8w-pe3simd3": (6, 9, 3, 3, "bip", "i8", 0, (2,)),
     "u8x-bipw-pe2simd8": (4, 8, 2, 8, "u8", "bip", 3, ()),
     "pe1simd16-u4i4": (2, 32, 1, 16, "u4", "i4", 0, (2,)),
     "pe1simdfull-i4u2": (3, 8, 1, 8, "i4", "u2", 0, (2,)),
 }
 ROM = ("pe2simd3-u8i4-zx", "xnor-pe4simd4", "pe8simd2-i2u4-zx")  # also run with a ROM file
-VERILATOR = (("pe2simd3-u8i4-zx", True), ("xnor-pe4simd4", False))
+VERILATOR = (("pe2simd3-u8i4-zx", True), ("xnor-pe4simd4", False), ("xnor-pe2simd10", True))
 
 
 def _check(tmp_path, simulator, name, rom, seed=0):
@@ -131,6 +140,24 @@ def test_mvu_synth(tmp_path):
     cells = synth((tmp_path / "dut.v",) + rtl(*mvu.CELLS), "dut", cwd=tmp_path)
     print("mvu 16x32 pe4 simd8 u4xi4 (ROM):", cells)
     assert cells.get("FDRE", 0) > 0
+
+
+@pytest.mark.synth
+def test_mvu_xnor_synth(tmp_path):
+    """XNOR mode's compressor tree in yosys: 4 PE x 64 lanes (a CNV-w1a1 layer's SIMD).
+    Every ternary adder is the add3 netlist, a LUT6_2 per bit: 22 counts of 3 lanes (2
+    bits), then 7 add3 of 4 bits, 2 of 5 (and a binary adder), one of 7.  No latch; the
+    estimate is not below yosys.  Measured (yosys 0.23, xc7): 524 LUT and 540 FF, against
+    993 and 1,163 with the binary tree it replaced."""
+    op, ins, outs = layer(8, 128, 4, 64, "bip", "bip")
+    for fname, text in verilog.layer_files("dut", op, ins, outs).items():
+        (tmp_path / fname).write_text(text)
+    cells = synth((tmp_path / "dut.v",) + rtl(*mvu.CELLS), "dut", cwd=tmp_path)
+    luts = sum(n for c, n in cells.items() if c.startswith("LUT") or c == "INV")
+    est = mvu.resources(op, mvu.derive(op, ins, outs), get_part("xc7z020"))
+    print("mvu 8x128 pe4 simd64 xnor:", cells, "estimate", est)
+    assert cells.get("LUT6_2", 0) == 4 * (7 * 4 + 2 * 5 + 7)
+    assert luts <= est.LUT
 
 
 KINDS = ("i2", "u2", "i3", "u4", "i8", "u8", "i12", "bip")

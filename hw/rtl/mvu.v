@@ -17,11 +17,15 @@
 // constant WEIGHTS (WEIGHT_FILE == "") or a ROM loaded with $readmemh(WEIGHT_FILE).
 //
 // Operands: signed (two's complement) or unsigned of any width, or bipolar (1 bit: b means
-// the value 2b-1).  Both bipolar: XNOR-popcount, each SIMD group adds 2*popcount(xnor) - SIMD.
-// One bipolar: the product is +/- the other operand.
+// the value 2b-1).  Both bipolar: XNOR-popcount, each SIMD group adds 2*popcount(xnor) - SIMD,
+// the popcount by a compressor tree: level 0 counts the agreeing lanes of each group of 3
+// (the XNORs inside those LUTs), each level above adds 3 counts (hw/rtl/add3.v, a LUT per
+// bit on Xilinx carry chains), every level registered, and registers of the root make up
+// the binary tree's latency.  One bipolar: the product is +/- the other operand.
 //
 // Pipeline: issue -> operands (weight word read) -> products -> clog2(SIMD) registered adder
-// tree levels -> accumulator -> axis_skid.  All stages advance on one enable, low only while
+// tree levels (XNOR mode: the compressor tree's levels and the root's registers) ->
+// accumulator -> axis_skid.  All stages advance on one enable, low only while
 // the accumulator holds a finished beat the skid buffer cannot take; s_axis_tready and the
 // enable come from registers only (no combinational path from m_axis_tready).
 `default_nettype none
@@ -84,6 +88,38 @@ module mvu #(
         end
     endfunction
 
+    // XNOR mode's compressor tree: XG groups of 3 lanes, XL levels of 3 children
+    localparam integer XG = (SIMD + 2) / 3;
+
+    function integer xcount;  // counts per PE at compressor level l
+        input integer l;
+        integer j, c;
+        begin
+            c = XG;
+            for (j = 0; j < l; j = j + 1) c = (c + 2) / 3;
+            xcount = c;
+        end
+    endfunction
+
+    function integer xbits;  // bits of a count at compressor level l: up to 3^(l+1) lanes
+        input integer l;
+        integer j, m;
+        begin
+            m = 3;
+            for (j = 0; j < l && m < SIMD; j = j + 1) m = m * 3;
+            xbits = clog2((m < SIMD ? m : SIMD) + 1);
+        end
+    endfunction
+
+    function integer xlevels;  // compressor levels above level 0
+        input integer v;
+        integer c;
+        begin
+            xlevels = 0;
+            for (c = v; c > 1; c = (c + 2) / 3) xlevels = xlevels + 1;
+        end
+    endfunction
+
     localparam integer NF = ROWS / PE;             // row groups (output beats per vector)
     localparam integer SF = COLS / SIMD;           // input beats per vector
     localparam integer DEPTH = NF * SF;            // weight words
@@ -99,6 +135,7 @@ module mvu #(
                             IN_BITS + W_BITS + (IN_SIGNED == 0 && W_SIGNED == 0 ? 1 : 0);
     localparam integer P0 = min2(PW, ACC_BITS);    // product bits kept (modulo 2^ACC_BITS)
     localparam integer LEVELS = clog2(SIMD);       // adder tree levels
+    localparam integer XL = xlevels(XG);           // XNOR mode's compressor levels (<= LEVELS)
     localparam integer TW = min2(P0 + LEVELS, ACC_BITS);  // adder tree result bits
     localparam integer SFW = cw(SF);
     localparam integer NFW = cw(NF);
@@ -122,7 +159,9 @@ module mvu #(
             $error("mvu %m: IN_BITS=%0d, W_BITS=%0d, ACC_BITS=%0d must be >= 1", IN_BITS, W_BITS, ACC_BITS);
         if (IN_BIPOLAR != 0 && IN_BITS != 1) $error("mvu %m: bipolar inputs need IN_BITS=1, not %0d", IN_BITS);
         if (W_BIPOLAR != 0 && W_BITS != 1) $error("mvu %m: bipolar weights need W_BITS=1, not %0d", W_BITS);
-        if (XNOR && ACC_BITS < 2) $error("mvu %m: XNOR mode needs ACC_BITS >= 2, not %0d", ACC_BITS);
+        if (XNOR && (ACC_BITS < 2 || ACC_BITS < xbits(XL)))
+            $error("mvu %m: XNOR mode needs ACC_BITS >= 2 and >= %0d (a popcount of SIMD), not %0d",
+                   xbits(XL), ACC_BITS);
         if (WEIGHT_MEM != "bram" && WEIGHT_MEM != "lutram" && WEIGHT_MEM != "logic")
             $error("mvu %m: WEIGHT_MEM=\"%0s\" must be \"bram\", \"lutram\" or \"logic\"", WEIGHT_MEM);
     end
@@ -199,85 +238,164 @@ module mvu #(
     );
 
     // -- stage 2 (tree level 0): products; stages 3.. : adder tree levels --------------------
-    genvar p, s, l;
+    // (XNOR mode: the compressor tree below instead)
+    wire [PE*TW-1:0] root;  // the tree's sums, D stages after issue (PE p's at p*TW)
+    genvar p, s, l, l2;
     generate
-        for (l = 0; l <= LEVELS; l = l + 1) begin : g_lvl
-            localparam integer N = (SIMD + (1 << l) - 1) >> l;  // sums per PE at this level
-            localparam integer W = min2(P0 + l, ACC_BITS);         // their bits
-            reg [PE*N*W-1:0] sums;  // PE p's sum i at [(p*N + i)*W +: W]
-            for (p = 0; p < PE; p = p + 1) begin : g_pe
-                for (s = 0; s < N; s = s + 1) begin : g_sum
-                    wire [W-1:0] value;
-                    always @(posedge aclk) begin
-                        if (en) sums[(p*N + s)*W +: W] <= value;
-                    end
-                    if (l == 0) begin : g_product
-                        wire [IN_BITS-1:0] xv = x1[s*IN_BITS +: IN_BITS];
-                        wire [W_BITS-1:0]  wv = w1[(p*SIMD + s)*W_BITS +: W_BITS];
-                        // bits of prod above W are dropped on purpose: modulo 2^ACC_BITS
-                        /* verilator lint_off UNUSEDSIGNAL */
-                        wire [PW-1:0]      prod;
-                        /* verilator lint_on UNUSEDSIGNAL */
-                        if (XNOR) begin : g_xnor
-                            assign prod = ~(xv ^ wv);
-                        end else if (IN_BIPOLAR != 0) begin : g_sign_w  // +-weight
-                            wire [PW-1:0] wx;
-                            if (W_SIGNED != 0) begin : g_s
-                                assign wx = {wv[W_BITS-1], wv};
-                            end else begin : g_u
-                                assign wx = {1'b0, wv};
-                            end
-                            assign prod = xv[0] ? wx : -wx;
-                        end else if (W_BIPOLAR != 0) begin : g_sign_x  // +-input
-                            wire [PW-1:0] xx;
-                            if (IN_SIGNED != 0) begin : g_s
-                                assign xx = {xv[IN_BITS-1], xv};
-                            end else begin : g_u
-                                assign xx = {1'b0, xv};
-                            end
-                            assign prod = wv[0] ? xx : -xx;
-                        end else begin : g_mul
-                            wire [XB-1:0] xe;  // both as signed numbers
-                            wire [WB-1:0] we;
-                            if (IN_SIGNED != 0) begin : g_xs
-                                assign xe = xv;
-                            end else begin : g_xu
-                                assign xe = {1'b0, xv};
-                            end
-                            if (W_SIGNED != 0) begin : g_ws
-                                assign we = wv;
-                            end else begin : g_wu
-                                assign we = {1'b0, wv};
-                            end
-                            // the product fits PW bits; the rest is sign extension
+        if (!XNOR) begin : g_tree
+            for (l = 0; l <= LEVELS; l = l + 1) begin : g_lvl
+                localparam integer N = (SIMD + (1 << l) - 1) >> l;  // sums per PE at this level
+                localparam integer W = min2(P0 + l, ACC_BITS);         // their bits
+                reg [PE*N*W-1:0] sums;  // PE p's sum i at [(p*N + i)*W +: W]
+                for (p = 0; p < PE; p = p + 1) begin : g_pe
+                    for (s = 0; s < N; s = s + 1) begin : g_sum
+                        wire [W-1:0] value;
+                        always @(posedge aclk) begin
+                            if (en) sums[(p*N + s)*W +: W] <= value;
+                        end
+                        if (l == 0) begin : g_product
+                            wire [IN_BITS-1:0] xv = x1[s*IN_BITS +: IN_BITS];
+                            wire [W_BITS-1:0]  wv = w1[(p*SIMD + s)*W_BITS +: W_BITS];
+                            // bits of prod above W are dropped on purpose: modulo 2^ACC_BITS
                             /* verilator lint_off UNUSEDSIGNAL */
-                            wire [XB+WB-1:0] full = $signed(xe) * $signed(we);
+                            wire [PW-1:0]      prod;
                             /* verilator lint_on UNUSEDSIGNAL */
-                            assign prod = full[PW-1:0];
-                        end
-                        assign value = prod[W-1:0];
-                    end else begin : g_add
-                        localparam integer NP = (SIMD + (1 << (l - 1)) - 1) >> (l - 1);
-                        localparam integer WP = min2(P0 + l - 1, ACC_BITS);
-                        wire [WP-1:0] a = g_lvl[l-1].sums[(p*NP + 2*s)*WP +: WP];
-                        wire [W-1:0]  ae, be;
-                        if (W > WP) begin : g_wider  // one more bit: sign or zero extension
-                            assign ae = {XNOR ? 1'b0 : a[WP-1], a};
-                        end else begin : g_same
-                            assign ae = a;
-                        end
-                        if (2*s + 1 < NP) begin : g_pair
-                            wire [WP-1:0] b = g_lvl[l-1].sums[(p*NP + 2*s + 1)*WP +: WP];
-                            if (W > WP) begin : g_wider
-                                assign be = {XNOR ? 1'b0 : b[WP-1], b};
-                            end else begin : g_same
-                                assign be = b;
+                            if (IN_BIPOLAR != 0) begin : g_sign_w  // +-weight
+                                wire [PW-1:0] wx;
+                                if (W_SIGNED != 0) begin : g_s
+                                    assign wx = {wv[W_BITS-1], wv};
+                                end else begin : g_u
+                                    assign wx = {1'b0, wv};
+                                end
+                                assign prod = xv[0] ? wx : -wx;
+                            end else if (W_BIPOLAR != 0) begin : g_sign_x  // +-input
+                                wire [PW-1:0] xx;
+                                if (IN_SIGNED != 0) begin : g_s
+                                    assign xx = {xv[IN_BITS-1], xv};
+                                end else begin : g_u
+                                    assign xx = {1'b0, xv};
+                                end
+                                assign prod = wv[0] ? xx : -xx;
+                            end else begin : g_mul
+                                wire [XB-1:0] xe;  // both as signed numbers
+                                wire [WB-1:0] we;
+                                if (IN_SIGNED != 0) begin : g_xs
+                                    assign xe = xv;
+                                end else begin : g_xu
+                                    assign xe = {1'b0, xv};
+                                end
+                                if (W_SIGNED != 0) begin : g_ws
+                                    assign we = wv;
+                                end else begin : g_wu
+                                    assign we = {1'b0, wv};
+                                end
+                                // the product fits PW bits; the rest is sign extension
+                                /* verilator lint_off UNUSEDSIGNAL */
+                                wire [XB+WB-1:0] full = $signed(xe) * $signed(we);
+                                /* verilator lint_on UNUSEDSIGNAL */
+                                assign prod = full[PW-1:0];
                             end
-                        end else begin : g_odd  // the last sum of an odd count passes through
-                            assign be = {W{1'b0}};
+                            assign value = prod[W-1:0];
+                        end else begin : g_add
+                            localparam integer NP = (SIMD + (1 << (l - 1)) - 1) >> (l - 1);
+                            localparam integer WP = min2(P0 + l - 1, ACC_BITS);
+                            wire [WP-1:0] a = g_lvl[l-1].sums[(p*NP + 2*s)*WP +: WP];
+                            wire [W-1:0]  ae, be;
+                            if (W > WP) begin : g_wider  // one more bit: sign or zero extension
+                                assign ae = {a[WP-1], a};
+                            end else begin : g_same
+                                assign ae = a;
+                            end
+                            if (2*s + 1 < NP) begin : g_pair
+                                wire [WP-1:0] b = g_lvl[l-1].sums[(p*NP + 2*s + 1)*WP +: WP];
+                                if (W > WP) begin : g_wider
+                                    assign be = {b[WP-1], b};
+                                end else begin : g_same
+                                    assign be = b;
+                                end
+                            end else begin : g_odd  // the last sum of an odd count passes through
+                                assign be = {W{1'b0}};
+                            end
+                            assign value = ae + be;
                         end
-                        assign value = ae + be;
                     end
+                end
+            end
+            for (p = 0; p < PE; p = p + 1) begin : g_root
+                assign root[p*TW +: TW] = g_lvl[LEVELS].sums[p*TW +: TW];
+            end
+        end else begin : g_xtree
+            // XNOR mode: level 0 counts the agreeing lanes of each group of 3 (a LUT per
+            // output bit, the XNORs inside), levels 1 .. XL add 3 counts each (add3, a LUT
+            // per bit), then LEVELS - XL registers keep the binary tree's latency
+            for (l = 0; l <= XL; l = l + 1) begin : g_xl
+                localparam integer N = xcount(l);  // counts per PE at this level
+                localparam integer W = xbits(l);   // their bits
+                reg [PE*N*W-1:0] sums;  // PE p's count i at [(p*N + i)*W +: W]
+                for (p = 0; p < PE; p = p + 1) begin : g_pe
+                    for (s = 0; s < N; s = s + 1) begin : g_sum
+                        wire [W-1:0] value;
+                        always @(posedge aclk) begin
+                            if (en) sums[(p*N + s)*W +: W] <= value;
+                        end
+                        if (l == 0) begin : g_count  // lanes 3s .. 3s + NL - 1
+                            localparam integer NL = SIMD - 3*s < 3 ? SIMD - 3*s : 3;
+                            wire [2:0] agree;
+                            for (l2 = 0; l2 < 3; l2 = l2 + 1) begin : g_lane
+                                if (l2 < NL) begin : g_on
+                                    assign agree[l2] = ~(x1[3*s + l2] ^ w1[p*SIMD + 3*s + l2]);
+                                end else begin : g_off
+                                    assign agree[l2] = 1'b0;
+                                end
+                            end
+                            /* verilator lint_off UNUSEDSIGNAL */  // bit 1 with W = 1
+                            wire [1:0] cnt = {1'b0, agree[0]} + {1'b0, agree[1]} + {1'b0, agree[2]};
+                            /* verilator lint_on UNUSEDSIGNAL */
+                            assign value = cnt[W-1:0];
+                        end else begin : g_add  // children 3s .. 3s + NC - 1 of level l - 1
+                            localparam integer NP = xcount(l - 1), WP = xbits(l - 1);
+                            localparam integer NC = NP - 3*s < 3 ? NP - 3*s : 3;
+                            wire [3*W-1:0] ch;  // zero-extended, absent ones zero
+                            for (l2 = 0; l2 < 3; l2 = l2 + 1) begin : g_ch
+                                if (l2 < NC) begin : g_on
+                                    wire [WP-1:0] cv = g_xl[l-1].sums[(p*NP + 3*s + l2)*WP +: WP];
+                                    if (W > WP) begin : g_wider
+                                        assign ch[l2*W +: W] = {{(W-WP){1'b0}}, cv};
+                                    end else begin : g_same
+                                        assign ch[l2*W +: W] = cv;
+                                    end
+                                end else begin : g_off
+                                    assign ch[l2*W +: W] = {W{1'b0}};
+                                end
+                            end
+                            if (NC == 3) begin : g_three
+                                add3 #(.W(W)) u_add (.a(ch[0 +: W]), .b(ch[W +: W]),
+                                                     .c(ch[2*W +: W]), .y(value));
+                            end else begin : g_two
+                                /* verilator lint_off UNUSEDSIGNAL */  // c is zero
+                                wire [3*W-1:0] chu = ch;
+                                /* verilator lint_on UNUSEDSIGNAL */
+                                assign value = chu[0 +: W] + chu[W +: W];
+                            end
+                        end
+                    end
+                end
+            end
+            // the binary tree's latency: LEVELS - XL more registers of the counts
+            localparam integer XTW = xbits(XL);
+            wire [(LEVELS-XL+1)*PE*XTW-1:0] pad;
+            assign pad[0 +: PE*XTW] = g_xl[XL].sums;
+            for (l = 1; l <= LEVELS - XL; l = l + 1) begin : g_pad
+                reg [PE*XTW-1:0] q;
+                always @(posedge aclk) if (en) q <= pad[(l-1)*PE*XTW +: PE*XTW];
+                assign pad[l*PE*XTW +: PE*XTW] = q;
+            end
+            for (p = 0; p < PE; p = p + 1) begin : g_root
+                wire [XTW-1:0] rc = pad[((LEVELS-XL)*PE + p)*XTW +: XTW];
+                if (TW > XTW) begin : g_wider
+                    assign root[p*TW +: TW] = {{(TW-XTW){1'b0}}, rc};
+                end else begin : g_same  // TW = XTW: a popcount fits 1 + clog2(SIMD) bits
+                    assign root[p*TW +: TW] = rc;
                 end
             end
         end
@@ -301,7 +419,7 @@ module mvu #(
     localparam integer KNEG_I = -COLS;  // XNOR mode adds -COLS once per vector
     generate
         for (p = 0; p < PE; p = p + 1) begin : g_acc
-            wire [TW-1:0]       t = g_lvl[LEVELS].sums[p*TW +: TW];
+            wire [TW-1:0]       t = root[p*TW +: TW];
             wire [ACC_BITS-1:0] te;
             wire [ACC_BITS-1:0] bias = bias_d[p*ACC_BITS +: ACC_BITS];
             wire [ACC_BITS-1:0] base;

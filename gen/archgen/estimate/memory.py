@@ -120,7 +120,19 @@ def rom_cost(depth: int, bits: int, placement: str | None = None) -> Cost:
         placement = rom_kind(depth, bits)
     if placement == "bram":
         return _bram(depth, bits)[1]  # the read register is the block RAM's own
-    return Cost(LUT=_rom_logic_luts(depth, bits), FF=bits)
+    cols = distinct_columns(depth, bits)
+    return Cost(LUT=_rom_logic_luts(depth, cols), FF=cols)
+
+
+def distinct_columns(depth: int, bits: int) -> float:
+    """The expected count of distinct bit columns among ``bits`` random ones of a
+    ``depth``-word ROM: yosys merges equal columns (one LUT and read register each), and
+    a shallow ROM has only 2**depth possible columns (8 words x 256 bits: about 162,
+    measured 163)."""
+    if depth > 16:
+        return bits
+    n = 2.0 ** depth
+    return n * (1 - (1 - 1 / n) ** bits)
 
 
 def _lutram(depth: int, bits: int) -> tuple[float, Cost]:

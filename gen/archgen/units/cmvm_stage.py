@@ -1,8 +1,8 @@
 """cmvm's output stage: a requantizer folded into the pipeline (issue #9), y = clip((acc * M +
-B) >> s, lo, hi) by shift-adds over the CSD digits of M and a clamp, exact on every
-accumulator value a row can reach (``stage()``, ``truncation()``); its packed fields for
-hw/rtl/cmvm.v (``stage_fields()``) and its cells (``stage_resources()``).  ``p`` is a
-cmvm.Params with out_spec set."""
+B) >> s, lo, hi) by shift-adds over the CSD digits of M and a clamp decided by compares
+on the accumulator (``_flags()``), exact on every accumulator value a row can reach
+(``stage()``, ``truncation()``); its packed fields for hw/rtl/cmvm.v (``stage_fields()``)
+and its cells (``stage_resources()``).  ``p`` is a cmvm.Params with out_spec set."""
 
 from __future__ import annotations
 

@@ -2,7 +2,9 @@
 
 Folded by PE (output rows in parallel) and SIMD (input columns in parallel); a binary
 mode (bipolar inputs and weights) computes the same sum as XNOR-popcount:
-sum = 2 * popcount(xnor) - K.  ``bias`` carries the input zero point (-zx * sum W).
+sum = 2 * popcount(xnor) - K, the popcount by a compressor tree (groups of 3 lanes
+counted in LUTs, then ternary adders: ``xnor_tree()``).  ``bias`` carries the input zero
+point (-zx * sum W).
 Convolutions reach this unit through the sliding-window generator (swg): every output
 pixel is one vector of the frame.
 
@@ -12,6 +14,7 @@ has one word per (row group nf, column group sf), see ``weight_words``.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,7 +23,7 @@ from ..errors import InternalError
 from ..ir.ops import Op, const, weight_bounds
 from ..ir.types import QuantSpec, int_range
 
-CELLS = ("mvu.v", "weight_rom.v", "axis_skid.v")
+CELLS = ("mvu.v", "weight_rom.v", "axis_skid.v", "add3.v")
 PIPELINE = 4  # registers of hw/rtl/mvu.v besides its adder tree's clog2(SIMD) levels
 
 
@@ -191,7 +194,7 @@ def resources(p: Params, d: dict, part):
         rom = pr.rom(depth, pe * simd * used, d["weight_mem"]) if used < wb else rom
     cost += rom
     # products, registered at their kept width (level 0 of the tree)
-    if d["binary"]:  # XNOR: yosys folds it into the first tree level's LUTs (measured)
+    if d["binary"]:  # XNOR: inside the compressor tree's first level (xnor_tree())
         pw = 1
         prod = Cost()
     elif d["in_bipolar"]:  # +-weight: each lane negates its own weight
@@ -212,12 +215,13 @@ def resources(p: Params, d: dict, part):
     dsp = prod.DSP == 1
     # (over several slices, the low (B width - 1)-bit pieces stay in fabric registers)
     kept = (part.dsp_widths[1] - 1) * (prod.DSP - 1) if prod.DSP > 1 else p0
-    cost += (prod + (Cost() if dsp else pr.reg(kept))) * (pe * simd)
+    if not d["binary"]:
+        cost += (prod + (Cost() if dsp else pr.reg(kept))) * (pe * simd)
     if dsp:
         cost += pr.reg(xw) * -1
     # the adder tree: with DSP products, the first level's adders are the DSPs' post-adders
     # (one DSP of each pair adds the other's product through its C port; PREG)
-    tree = pr.adder_tree(simd, p0, acc)
+    tree = xnor_tree(simd) if d["binary"] else pr.adder_tree(simd, p0, acc)
     if dsp and simd > 1:
         tree += (pr.adder(min(p0 + 1, acc)) + pr.reg(min(p0 + 1, acc))) * (-(simd // 2))
     cost += tree * pe
@@ -234,3 +238,34 @@ def resources(p: Params, d: dict, part):
     if p.in_zero_point:
         cost += pr.const_select(nf, ab, part.dsp_widths)
     return cost
+
+
+def xnor_tree(simd: int):
+    """hw/rtl/mvu.v's XNOR-mode compressor tree per PE: level 0 counts the agreeing lanes
+    of each group of 3 (a LUT per count bit, the XNORs inside), each node above adds 3
+    counts (add3: a LUT per bit of its level's width, a netlist yosys cannot trim) or 2
+    (an adder at its own count's bits), every level registered at the counts' bits; the
+    root and the registers up to the binary tree's clog2(SIMD) levels are a chain yosys
+    makes shift registers of (an SRL16E per bit) from 3 stages on."""
+    from ..estimate import primitives as pr
+    from ..estimate.resources import Cost
+
+    def bits(lanes):
+        return pr.clog2(lanes + 1)
+    span, n = 3, -(-simd // 3)  # lanes under a node, nodes at this level
+    lanes = [min(3, simd - 3 * i) for i in range(n)]
+    cost = Cost(LUT=2 * n if simd >= 3 else n * bits(simd))
+    regs = [bits(v) for v in lanes]
+    levels = 0
+    while n > 1:
+        span, levels = span * 3, levels + 1
+        cost += pr.reg(sum(regs))
+        kids = [lanes[i:i + 3] for i in range(0, n, 3)]
+        lanes = [sum(k) for k in kids]
+        n, w = len(lanes), bits(min(span, simd))
+        for k, v in zip(kids, lanes):
+            cost += Cost(LUT=w, CARRY4=math.ceil(w / 4)) if len(k) == 3 else (
+                pr.adder(bits(v)) if len(k) == 2 else Cost())
+        regs = [bits(v) for v in lanes]
+    chain = pr.clog2(simd) - levels + 1  # the root's register and the padding
+    return cost + (Cost(LUT=regs[0]) if chain >= 3 else pr.reg(regs[0] * chain))
