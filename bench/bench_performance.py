@@ -130,11 +130,14 @@ def main():
             model = archgen.load(path, **opts)
             rows.append(row(f"CNV-w{wbits}a{abits} at {fps:g} frames/s", model, "xc7z020",
                             {**generation_times(path, **opts), "folding": foldings(model)}))
-            if wbits == 2:  # LUT traded for block RAM: Conv_11's 144 x 1024-bit weights
-                placed = archgen.load(path, **opts,
-                                      layers={"Conv_11": {"weight_memory": "bram"}})
-                rows.append(row("  the same, Conv_11's weights in block RAM", placed, "xc7z020",
-                                {"gen_s": float("nan"), "folding": foldings(placed)}))
+            # LUT traded for block RAM: the weight ROMs in logic that cost the most
+            # (w2a2: Conv_11's 144 x 1024 bits; w1a1: Conv_11's and Conv_15's 72 x 1024
+            # and 72 x 2048)
+            bram = ("Conv_11",) if wbits == 2 else ("Conv_11", "Conv_15")
+            placed = archgen.load(path, **opts,
+                                  layers={n: {"weight_memory": "bram"} for n in bram})
+            rows.append(row(f"  the same, {' and '.join(bram)} weights in block RAM", placed,
+                            "xc7z020", {"gen_s": float("nan"), "folding": foldings(placed)}))
 
     targets = {
         "jet": "target: latency <= 9 cycles, II 1, 0 DSP, LUT <= 32,000 (hls4ml 6-bit: 9 cycles, "
