@@ -64,6 +64,9 @@ CASES = {
     "xnor-pe2simd64": (2, 128, 2, 64, "bip", "bip", 0, ()),
     "bipx-i8w-pe3simd3": (6, 9, 3, 3, "bip", "i8", 0, (2,)),
     "u8x-bipw-pe2simd8": (4, 8, 2, 8, "u8", "bip", 3, ()),
+    # +-1 weights: masked sums and the inputs' own sum (CNV-w1a1's first layer: SIMD 3)
+    "u8x-bipw-pe8simd3": (16, 27, 8, 3, "u8", "bip", 0, (2,)),
+    "i5x-bipw-pe4simd6-zx": (8, 12, 4, 6, "i5", "bip", -2, (2,)),
     "pe1simd16-u4i4": (2, 32, 1, 16, "u4", "i4", 0, (2,)),
     "pe1simdfull-i4u2": (3, 8, 1, 8, "i4", "u2", 0, (2,)),
 }

@@ -21,7 +21,10 @@
 // the popcount by a compressor tree: level 0 counts the agreeing lanes of each group of 3
 // (the XNORs inside those LUTs), each level above adds 3 counts (hw/rtl/add3.v, a LUT per
 // bit on Xilinx carry chains), every level registered, and registers of the root make up
-// the binary tree's latency.  One bipolar: the product is +/- the other operand.
+// the binary tree's latency.  Bipolar inputs: the product is +/- the weight.  Bipolar
+// weights (SIGNX): each PE sums the inputs its +1 weights select (a -1 weight clears the
+// product register), one more tree sums the inputs, and the accumulator adds
+// 2 * selected - all (add3).
 //
 // Pipeline: issue -> operands (weight word read) -> products -> clog2(SIMD) registered adder
 // tree levels (XNOR mode: the compressor tree's levels and the root's registers) ->
@@ -127,6 +130,10 @@ module mvu #(
     localparam integer WW = PE * SIMD * W_BITS;    // weight word bits
     localparam integer AB = PE * ACC_BITS;         // output beat bits
     localparam [0:0]   XNOR = IN_BIPOLAR != 0 && W_BIPOLAR != 0;
+    // +-1 weights, multi-bit inputs: each PE sums the inputs its weights select, and one
+    // more tree ("PE" number PE) the inputs themselves
+    localparam [0:0]   SIGNX = W_BIPOLAR != 0 && IN_BIPOLAR == 0;
+    localparam integer TP = PE + (SIGNX ? 1 : 0);  // trees
     localparam integer XB = IN_BITS + (IN_SIGNED != 0 ? 0 : 1);  // input as a signed number
     localparam integer WB = W_BITS + (W_SIGNED != 0 ? 0 : 1);    // weight as a signed number
     // exact product width: 1 (unsigned xnor bit), +-weight, +-input, or a full product
@@ -240,22 +247,41 @@ module mvu #(
     // -- stage 2 (tree level 0): products; stages 3.. : adder tree levels --------------------
     // (XNOR mode: the compressor tree below instead)
     wire [PE*TW-1:0] root;  // the tree's sums, D stages after issue (PE p's at p*TW)
+    /* verilator lint_off UNUSEDSIGNAL */  // read in SIGNX mode only
+    wire [TW-1:0]    xsum;  // SIGNX: the inputs' sum, alongside (its own tree, "PE" PE)
+    /* verilator lint_on UNUSEDSIGNAL */
     genvar p, s, l, l2;
     generate
         if (!XNOR) begin : g_tree
             for (l = 0; l <= LEVELS; l = l + 1) begin : g_lvl
                 localparam integer N = (SIMD + (1 << l) - 1) >> l;  // sums per PE at this level
                 localparam integer W = min2(P0 + l, ACC_BITS);         // their bits
-                reg [PE*N*W-1:0] sums;  // PE p's sum i at [(p*N + i)*W +: W]
-                for (p = 0; p < PE; p = p + 1) begin : g_pe
+                reg [TP*N*W-1:0] sums;  // PE p's sum i at [(p*N + i)*W +: W]
+                for (p = 0; p < TP; p = p + 1) begin : g_pe
                     for (s = 0; s < N; s = s + 1) begin : g_sum
                         wire [W-1:0] value;
+                        // SIGNX level 0: a -1 weight clears the product register (its
+                        // synchronous reset, one LUT per lane), else it takes the input
+                        wire clr;
                         always @(posedge aclk) begin
-                            if (en) sums[(p*N + s)*W +: W] <= value;
+                            if (clr) sums[(p*N + s)*W +: W] <= {W{1'b0}};
+                            else if (en) sums[(p*N + s)*W +: W] <= value;
+                        end
+                        if (l == 0 && SIGNX && p < PE) begin : g_clr
+                            assign clr = en && !w1[p*SIMD + s];
+                        end else begin : g_keep
+                            assign clr = 1'b0;
                         end
                         if (l == 0) begin : g_product
                             wire [IN_BITS-1:0] xv = x1[s*IN_BITS +: IN_BITS];
-                            wire [W_BITS-1:0]  wv = w1[(p*SIMD + s)*W_BITS +: W_BITS];
+                            /* verilator lint_off UNUSEDSIGNAL */  // SIGNX reads clr instead
+                            wire [W_BITS-1:0]  wv;  // the xsum tree's weights: all ones
+                            /* verilator lint_on UNUSEDSIGNAL */
+                            if (p < PE) begin : g_w
+                                assign wv = w1[(p*SIMD + s)*W_BITS +: W_BITS];
+                            end else begin : g_ones
+                                assign wv = {W_BITS{1'b1}};
+                            end
                             // bits of prod above W are dropped on purpose: modulo 2^ACC_BITS
                             /* verilator lint_off UNUSEDSIGNAL */
                             wire [PW-1:0]      prod;
@@ -269,13 +295,15 @@ module mvu #(
                                 end
                                 assign prod = xv[0] ? wx : -wx;
                             end else if (W_BIPOLAR != 0) begin : g_sign_x  // +-input
+                                // the input where the weight is +1, else 0 (clr above):
+                                // the sum is 2 * that - xsum
                                 wire [PW-1:0] xx;
                                 if (IN_SIGNED != 0) begin : g_s
                                     assign xx = {xv[IN_BITS-1], xv};
                                 end else begin : g_u
                                     assign xx = {1'b0, xv};
                                 end
-                                assign prod = wv[0] ? xx : -xx;
+                                assign prod = xx;  // cleared where the weight is -1 (clr)
                             end else begin : g_mul
                                 wire [XB-1:0] xe;  // both as signed numbers
                                 wire [WB-1:0] we;
@@ -324,7 +352,13 @@ module mvu #(
             for (p = 0; p < PE; p = p + 1) begin : g_root
                 assign root[p*TW +: TW] = g_lvl[LEVELS].sums[p*TW +: TW];
             end
+            if (SIGNX) begin : g_xsum
+                assign xsum = g_lvl[LEVELS].sums[PE*TW +: TW];
+            end else begin : g_no_xsum
+                assign xsum = {TW{1'b0}};
+            end
         end else begin : g_xtree
+            assign xsum = {TW{1'b0}};
             // XNOR mode: level 0 counts the agreeing lanes of each group of 3 (a LUT per
             // output bit, the XNORs inside), levels 1 .. XL add 3 counts each (add3, a LUT
             // per bit), then LEVELS - XL registers keep the binary tree's latency
@@ -438,6 +472,19 @@ module mvu #(
                 assign base = first_d ? bias + kneg : acc[p*ACC_BITS +: ACC_BITS];
                 always @(posedge aclk) begin
                     if (en && valid[D]) acc[p*ACC_BITS +: ACC_BITS] <= base + (te << 1);
+                end
+            end else if (SIGNX) begin : g_signx  // base + 2 * (masked sum) - xsum
+                wire [ACC_BITS-1:0] xs;
+                wire [ACC_BITS-1:0] nxt;
+                if (TW < ACC_BITS) begin : g_widen
+                    assign xs = {{(ACC_BITS - TW){xsum[TW-1]}}, xsum};
+                end else begin : g_same
+                    assign xs = xsum;
+                end
+                assign base = first_d ? bias : acc[p*ACC_BITS +: ACC_BITS];
+                add3 #(.W(ACC_BITS), .SUB_C(1)) u_add (.a(base), .b(te << 1), .c(xs), .y(nxt));
+                always @(posedge aclk) begin
+                    if (en && valid[D]) acc[p*ACC_BITS +: ACC_BITS] <= nxt;
                 end
             end else begin : g_sum
                 assign base = first_d ? bias : acc[p*ACC_BITS +: ACC_BITS];

@@ -3,8 +3,9 @@
 Folded by PE (output rows in parallel) and SIMD (input columns in parallel); a binary
 mode (bipolar inputs and weights) computes the same sum as XNOR-popcount:
 sum = 2 * popcount(xnor) - K, the popcount by a compressor tree (groups of 3 lanes
-counted in LUTs, then ternary adders: ``xnor_tree()``).  ``bias`` carries the input zero
-point (-zx * sum W).
+counted in LUTs, then ternary adders: ``xnor_tree()``); with +-1 weights and multi-bit
+inputs, sum = 2 * (the inputs the +1 weights select) - sum x.  ``bias`` carries the input
+zero point (-zx * sum W).
 Convolutions reach this unit through the sliding-window generator (swg): every output
 pixel is one vector of the frame.
 
@@ -200,10 +201,11 @@ def resources(p: Params, d: dict, part):
     elif d["in_bipolar"]:  # +-weight: each lane negates its own weight
         pw = wb + 1
         prod = pr.negate_mux(min(pw, acc))
-    elif d["w_bipolar"]:  # +-input: the SIMD negated inputs are shared by the PE rows
+    elif d["w_bipolar"]:  # the input or 0 (the register's reset: a LUT per lane for it)
         pw = xb + 1
-        prod = Cost(LUT=min(pw, acc))
-        cost += pr.adder(min(pw, acc)) * simd
+        prod = Cost(LUT=1)
+        # and the inputs' own sum, a tree like a PE's (its products: the inputs)
+        cost += pr.reg(min(pw, acc)) * simd + pr.adder_tree(simd, min(pw, acc), acc)
     else:
         pw = xb + wb + (0 if d["in_signed"] or d["w_signed"] else 1)
         prod = pr.multiplier(xb, wb, part.dsp_widths, min(pw, acc), d["in_signed"],
