@@ -274,13 +274,15 @@ module mvu #(
                         end
                         if (l == 0) begin : g_product
                             wire [IN_BITS-1:0] xv = x1[s*IN_BITS +: IN_BITS];
-                            /* verilator lint_off UNUSEDSIGNAL */  // SIGNX reads clr instead
-                            wire [W_BITS-1:0]  wv;  // the xsum tree's weights: all ones
+                            // (tree p = PE, the inputs' sum, exists in SIGNX mode only,
+                            // which reads clr, not wv)
+                            /* verilator lint_off UNUSEDSIGNAL */
+                            wire [W_BITS-1:0]  wv;
                             /* verilator lint_on UNUSEDSIGNAL */
                             if (p < PE) begin : g_w
                                 assign wv = w1[(p*SIMD + s)*W_BITS +: W_BITS];
-                            end else begin : g_ones
-                                assign wv = {W_BITS{1'b1}};
+                            end else begin : g_xsum
+                                assign wv = {W_BITS{1'b0}};
                             end
                             // bits of prod above W are dropped on purpose: modulo 2^ACC_BITS
                             /* verilator lint_off UNUSEDSIGNAL */
