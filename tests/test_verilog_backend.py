@@ -88,13 +88,15 @@ def test_lint_clean(projects, name):
 # cnn_qoperator_int8 is cnn_qdq_int8 in onnxruntime's other format: every one of its layer
 # modules is the same Verilog as one of cnn_qdq_int8's (test_same_layers_as_qdq), so its
 # synthesis, 3 minutes of CPU, runs only in the slow tier
-# The default tier synthesizes the fixtures that cover every cell kind at most once:
-# cnn_w4a4 (swg, mvu, vvu, pool, gpool, add, thresholds, requant), mlp_w6a6, mlp_float,
-# and mlp_w1a1 (binary; through `archgen report --synth` in test_estimate).  The others,
-# 12 min of yosys CPU together, run in `make test-all`: cnn_qdq_int8 and mlp_qdq_int8 are
-# dominated by their 255-step threshold tables (a hardware fix is #9's), mlp_w2a2 repeats
-# mlp_w1a1/mlp_w6a6's cells.
-SYNTH_SLOW = ("cnn_qoperator_int8", "cnn_qdq_int8", "mlp_qdq_int8", "mlp_w2a2", "mlp_w1a1")
+# The default tier synthesizes cnn_w4a4, whose layers cover every cell kind (swg, mvu, vvu,
+# pool, gpool, add, thresholds, requant), and mlp_w1a1's binary layers through `archgen
+# report --synth` (test_estimate); each cell's variants are synthesized by its own
+# tests/test_cell_*.py.  The others, 14 min of yosys CPU together, run in `make test-all`:
+# mlp_w6a6 and mlp_float (2.4 min) repeat cnn_w4a4's cells, cnn_qdq_int8 and mlp_qdq_int8
+# are dominated by their 255-step threshold tables, mlp_w2a2 repeats mlp_w1a1/mlp_w6a6's
+# cells.
+SYNTH_SLOW = ("cnn_qoperator_int8", "cnn_qdq_int8", "mlp_qdq_int8", "mlp_w2a2", "mlp_w1a1",
+              "mlp_w6a6", "mlp_float")
 # the deformable blocks (#6): 4 min of yosys together, so in the slow tier; the default tier
 # synthesizes the dswg cell itself (tests/test_cell_dswg.py).  The estimate's LUT model is
 # not calibrated on them yet (dswg at simd 1 is 1.5-2.2x over the model, a 63-step
