@@ -41,11 +41,13 @@ def weights(rng, rows, cols, wk, sparse=0.0) -> np.ndarray:
 
 
 def layer(rows, cols, xk, wk, zx=0, depth=2, sparse=0.0, lead=(), cse=True, in_reg=True,
-          arity=3, seed=0):
-    """(op, ins, outs) of a random cmvm layer (``sparse`` may be the weight matrix)."""
+          arity=3, levels=1, seed=0):
+    """(op, ins, outs) of a random cmvm layer (``sparse`` may be the weight matrix;
+    ``levels``: the CSE's pair levels)."""
     rng = np.random.default_rng(seed)
     w = np.asarray(sparse) if np.ndim(sparse) else weights(rng, rows, cols, wk, sparse)
-    op = cmvm.Params(w, zx, spec(wk), depth=depth, cse=cse, in_register=in_reg, arity=arity)
+    op = cmvm.Params(w, zx, spec(wk), depth=depth, cse=cse, in_register=in_reg, arity=arity,
+                     cse_levels=levels)
     x = Tensor("x", tuple(lead) + (cols,), spec(xk))
     ((shape, q),) = op.infer([x])
     return op, [x], [Tensor("y", shape, q)]
@@ -116,26 +118,46 @@ def test_csd_digits():
         assert len(digits) == bin((3 * abs(v)) ^ abs(v)).count("1"), v
 
 
-@pytest.mark.parametrize("cse", [False, True])
+@pytest.mark.parametrize("cse,levels", [(False, 1), (True, 1), (True, 2)])
 @pytest.mark.parametrize("wk,xk,zx", [("i6", "i6", 0), ("i8", "u8", 5), ("bip", "u4", -3),
                                       ("u3", "i2", 1), ("i2", "bip", 0)])
-def test_program_equals_golden(wk, xk, zx, cse):
+def test_program_equals_golden(wk, xk, zx, cse, levels):
     rng = np.random.default_rng(7)
-    op, ins, _ = layer(24, 9, xk, wk, zx, sparse=0.3, cse=cse, seed=3)
+    op, ins, _ = layer(24, 9, xk, wk, zx, sparse=0.3, cse=cse, levels=levels, seed=3)
     x = codes(rng, ins[0].quant, (20, 9))
     pairs, rows = prog = cmvm.program(op)
     assert bool(pairs) == cse
     assert np.array_equal(cmvm.evaluate(prog, x - (0 if xk == "bip" else zx)),
                           cmvm.golden(op, x)[0])
-    for terms in rows:  # positive terms first
-        negs = [t[2] for t in terms]
-        assert negs == sorted(negs)
-    for a, sa, b, sb, neg in pairs:  # pairs of inputs, shifted to a zero low shift
-        assert a < 9 and b < 9 and min(sa, sb) == 0
+    for terms in rows:  # by shift, the first positive term (if any) in front
+        assert list(terms) == cmvm.order(terms)
+        assert not terms or terms[0][2] == min(t[2] for t in terms)
+        rest = [(e, n, s) for s, e, n in terms[1:]]
+        assert rest == sorted(rest)
+    for j, (a, sa, b, sb, neg) in enumerate(pairs):  # shifted to a zero low shift
+        for src in (a, b):  # an input, or (2 levels) an earlier pair of inputs
+            assert src < 9 or (levels == 2 and src < 9 + j and max(pairs[src - 9][::2][:2]) < 9)
+        assert min(sa, sb) == 0
         assert not (neg and sa > sb)  # a difference subtracts its shifted operand
+    assert cmvm.pair_levels(pairs, 9) == (0 if not cse else levels if wk in ("i6", "i8")
+                                          else cmvm.pair_levels(pairs, 9))
     if cse:  # the orientation had some to turn (6-bit weights have both kinds)
         turned = [t for t in cmvm.cse(cmvm.csd_program(op.weight), 9)[0] if t[4] and t[1] > t[3]]
         assert turned or wk != "i6"
+
+
+def test_cse_second_level_rows():
+    """A pair over a pair is shared from at least ``min2`` rows: every one of them is used
+    by that many (nothing combines it further); 3 shares fewer of them than 2."""
+    op, _, _ = layer(32, 12, "i6", "i6", seed=5)
+    second = {}
+    for min2 in (2, 3):
+        pairs, rows = cmvm.cse(cmvm.csd_program(op.weight), 12, 2, min2)
+        top = [12 + j for j, (a, _, b, _, _) in enumerate(pairs) if a >= 12 or b >= 12]
+        uses = {s: sum(t[0] == s for r in rows for t in r) for s in top}
+        assert top and min(uses.values()) >= min2
+        second[min2] = len(top)
+    assert second[3] < second[2]
 
 
 def test_cse_saves_adders():
@@ -205,13 +227,17 @@ CASES = {
                                                     [-6, -8, -1]], (), True, True, 2),
     "bin-sparse-10x12-d2": (10, 12, "i6", "i8", 3, 2, 0.6, (), True, True, 2),
     "bin-csd-6x8-d3": (6, 8, "i6", "i6", 0, 3, 0.0, (), False, True, 2),
+    # two pair levels (pairs over pairs): the sources registered (depth 2) or not (3)
+    "lv2-24x10-i6i6-d2": (24, 10, "i6", "i6", 0, 2, 0.0, (), True, True, 3, 2),
+    "lv2-16x8-u8i6-zx-d3": (16, 8, "u8", "i6", 5, 3, 0.0, (2,), True, True, 3, 2),
+    "lv2-bin-12x9-noreg-d2": (12, 9, "u6", "i6", 0, 2, 0.2, (), True, False, 2, 2),
 }
-VERILATOR = ("sparse-10x12-i8",)
+VERILATOR = ("sparse-10x12-i8", "lv2-16x8-u8i6-zx-d3")
 # no pattern in two rows (or CSE off): no pair level; the others have shared pairs
 NO_PAIRS = ("1x1-i4i4", "1x1-neg", "4x6-i2w-d1", "csd-6x8-i6i6-d1", "csd-sparse-10x12-d3",
             "noreg-1x1-d1", "bin-csd-6x8-d3")
 # simulated as the Xilinx netlist synthesis sees (add3 as LUT6_2 and CARRY4 primitives)
-NETLIST = ("6x8-i6i6-d2", "negrows-4x3-d1")
+NETLIST = ("6x8-i6i6-d2", "negrows-4x3-d1", "lv2-24x10-i6i6-d2")
 
 
 def _check(tmp_path, simulator, name, seed=0, netlist=False):
@@ -220,6 +246,7 @@ def _check(tmp_path, simulator, name, seed=0, netlist=False):
                    seed=seed + 1, netlist=netlist)
     d = cmvm.derive(op, ins, outs)
     assert (d["pairs"] == 0) == (name in NO_PAIRS), (name, d["pairs"])
+    assert d["pair_levels"] == (0 if name in NO_PAIRS else 2 if name.startswith("lv2") else 1)
     assert d["cycles"] == d["vectors"]
     assert res["interval_cycles"] == d["cycles"]
     assert res["latency_cycles"] == d["cycles"] + d["pipeline_cycles"]
@@ -308,6 +335,8 @@ RQ_CASES = {
 }
 RQ_CASES["rq-bin-csd-sparse-10x12"] = (RQ_CASES["rq-csd-sparse-10x12"][0] + (True, 2),
                                        RQ_CASES["rq-csd-sparse-10x12"][1])  # binary trees
+# two pair levels, the sources not registered (depth 3)
+RQ_CASES["rq-lv2-16x8-d3"] = (CASES["lv2-16x8-u8i6-zx-d3"], ((3, 5, 4), 13, "u6", (1, -1), 0.1))
 RQ_VERILATOR = ("rq-negrows-4x3-d1",)
 RQ_NETLIST = ("rq-csd-sparse-10x12", "rq-8x5-u8i3-zx-d3")  # as NETLIST
 
@@ -336,8 +365,8 @@ def _wrap(v, bits):
 def stage_model(ctx, n, r):
     """Row n's output on tree roots r, computed from the packed fields as hw/rtl/cmvm.v's
     stage does: the digits' products less the row's RQ_D truncated bits, every node from
-    its used children and signs (RQ_NODE_ARGS, RQ_NODE_SUB) at
-    its RQ_NODE_BITS (modulo), the shift's wires at the output's bits, the clamp's flags
+    its used children and signs (RQ_NODE_ARGS, RQ_NODE_SUB) at its RQ_NODE_BITS (modulo,
+    extended as RQ_NODE_UNS says), the shift's wires at the output's bits, the clamp's flags
     from the root's compares with RQ_TLO/RQ_THI (where RQ_CLO/RQ_CHI enable them)."""
     t, rw, nodes = ctx["rq_slots"], ctx["rq_width"], ctx["rq_nodes"]
     assert rw < 60
@@ -363,7 +392,8 @@ def stage_model(ctx, n, r):
             v = level[i]
             for j in range(1, args):
                 v = v - level[i + j] if sub >> (j - 1) & 1 else v + level[i + j]
-            nxt.append(_wrap(v, nw))
+            uns = ctx["rq_node_uns"][f]  # zero-extended
+            nxt.append(v & ((1 << nw) - 1) if uns else _wrap(v, nw))
         nodes_at += len(nxt)
         level = nxt
     ob = ctx["out_bits"]
@@ -530,7 +560,7 @@ def _check_rq(tmp_path, simulator, name, seed=0, netlist=False):
     d = cmvm.derive(op, ins, outs)
     assert res["interval_cycles"] == d["cycles"] == d["vectors"]
     assert res["latency_cycles"] == d["cycles"] + d["pipeline_cycles"]
-    levels = int(bool(d["pairs"])) + d["tree_levels"] + d["rq_tree"] + 1
+    levels = d["pair_levels"] + d["tree_levels"] + d["rq_tree"] + 1
     assert d["levels"] == levels and d["pipeline_cycles"] == 1 + -(-levels // d["depth"])
     return res
 

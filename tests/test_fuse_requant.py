@@ -110,6 +110,39 @@ def test_latency_strategy_folds_every_requantizer_into_its_cmvm(name):
         assert ly.hw["pipeline_cycles"] == int(ly.hw["in_register"]) + -(-levels // depth)
 
 
+def test_second_pair_level_where_it_saves_luts():
+    """Each cmvm takes a second pair level (its pairs over pairs shared from 2 rows, or
+    from 3) exactly where that lowers its estimated LUTs most at no more pipeline
+    registers: on the jet MLP at latency_depth 5 three layers do and the latency stays 9
+    cycles; at depth 1, where two levels would need a register between them, none does."""
+    import dataclasses
+    from pathlib import Path
+
+    import archgen
+    from archgen.backends.hardware import plan
+    from archgen.units import cmvm
+
+    jet = Path(__file__).parent / "fixtures" / "mlp_w6a6.onnx"
+    for depth in (5, 1):
+        model = archgen.load(jet, strategy="latency", latency_depth=depth)
+        cm = [ly for ly in plan(model.graph).layers if ly.node.op.kind() == "cmvm"]
+        for ly in cm:
+            op = ly.node.op
+            if depth == 1:
+                assert op.cse_levels == 1
+                continue
+            cost = {}
+            for lv, m2 in ((1, 2), (2, 2), (2, 3)):
+                p = dataclasses.replace(op, cse_levels=lv, cse_min2=m2)
+                d = cmvm.derive(p, list(ly.ins), list(ly.outs))
+                cost[lv, m2] = (d["stages"], cmvm.resources(p, d, None).LUT)
+            ok = [c for c in cost if cost[c][0] <= cost[1, 2][0]]
+            assert (op.cse_levels, op.cse_min2) == min(ok, key=lambda c: cost[c][1]), cost
+        if depth == 5:
+            assert [ly.node.op.cse_levels for ly in cm] == [2, 2, 2, 1]
+            assert sum(ly.hw["pipeline_cycles"] for ly in cm) + 1 == 9
+
+
 def test_input_register_stays_with_a_zero_point():
     """A cmvm whose input has a zero point subtracts it in its input register, even when a
     unit feeds it; without a zero point the register goes."""

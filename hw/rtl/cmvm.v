@@ -5,13 +5,14 @@
 //     acc[n] = sum_t (-1)^NEG[n,t] * (src[K[n,t]] << SHIFT[n,t])   (mod 2^ACC_BITS)
 // over the T_MAX term slots t of row n whose USED bit is set, where the sources are
 // src[k] = x[k] - ZERO_POINT (k < COLS) and the PAIRS shared pairs src[COLS + j] =
-// (src[PAIR_A[j]] << PAIR_SA[j]) +- (src[PAIR_B[j]] << PAIR_SB[j]) of inputs: the
-// canonical-signed-digit terms of the weight matrix after common-subexpression sharing
+// (src[PAIR_A[j]] << PAIR_SA[j]) +- (src[PAIR_B[j]] << PAIR_SB[j]) of earlier sources
+// (inputs; with PAIR_LEVELS = 2 also pairs of inputs): the canonical-signed-digit terms of the weight matrix after common-subexpression sharing
 // (archgen.units.cmvm.program()).  ACC_BITS holds the exact result range, so the modulo
 // arithmetic is exact on every output.  Slot (n, t) is field n*T_MAX + t of TERM_K (K_BITS
 // each), TERM_SHIFT (SHIFT_BITS each), TERM_NEG and TERM_USED (1 bit each); an unused slot
 // is a constant zero (yosys removes its logic).  Each adder works at its node's exact
-// width (NODE_BITS, from the terms' ranges) and sign-extends its sum to ACC_BITS.
+// width (NODE_BITS, from the terms' ranges) and extends its sum to ACC_BITS (with zeros
+// when the sum is never negative, NODE_UNS: no sign bit).
 //
 // Streams: one input beat is the whole vector (element k at s_axis_tdata[k*IN_BITS +:
 // IN_BITS]), one output beat all ROWS accumulators (row n at m_axis_tdata[n*ACC_BITS +:
@@ -19,7 +20,8 @@
 //
 // Pipeline: the input register (x - ZERO_POINT, XS_BITS signed; IN_REG = 0 leaves it out
 // when the producer's output is a register and there is no zero point to subtract), the
-// pair level (level 1, when PAIRS > 0), the tree levels, the output register.  Tree
+// pair levels (levels 1 .. PAIR_LEVELS, when PAIRS > 0), the tree levels, the output
+// register.  Tree
 // level l (1 .. TREE, TREE levels take T_MAX slots to one node, ARITY at a time) node i
 // sums up to ARITY nodes of level l-1 from node ARITY*i (the slots at level 0), in
 // cmvm_node (hw/rtl/cmvm_node.v): NODE_ARGS says how many of them hold terms (1: it
@@ -44,7 +46,7 @@
 // y = below ? OUT_LO : above ? OUT_HI : u (one level), OUT_BITS bits per row into the
 // output register.  archgen.units.cmvm_stage.stage() derives the fields so that y =
 // clip((acc * M + B) >> s, lo, hi) exactly: the arithmetic is exact on the roots neither
-// flag covers.  LEVELS = PL + TREE + RQ_TREE + 1.
+// flag covers.  LEVELS = PL + TREE + RQ_TREE + 1 (PL: the pair levels).
 //
 // Latency: IN_REG + max(1, ceil(LEVELS / DEPTH)) registers.  All registers advance on one
 // enable, !m_axis_tvalid || m_axis_tready (the pipeline stalls as a whole); s_axis_tready
@@ -65,21 +67,27 @@ module cmvm #(
     parameter integer DEPTH = 2,       // adder levels between pipeline registers, >= 1
     parameter integer ARITY = 2,       // children per tree node: 2, or 3 (add3 adders)
     parameter integer PAIRS = 0,       // shared pairs of input terms (sources COLS..), >= 0
+    // the pair levels: 1, every pair over inputs; 2, pairs over pairs of inputs too
+    // (DEPTH >= 2: both levels between the same registers)
+    parameter integer PAIR_LEVELS = 1,
     parameter integer SRC_BITS = 9,    // signed bits of a source (input or pair), >= XS_BITS
     parameter integer T_MAX = 1,       // term slots per row, >= 1
     parameter integer K_BITS = 1,      // bits of a source index, >= 1, 2^K_BITS >= COLS+PAIRS
     parameter integer SHIFT_BITS = 1,  // bits of a TERM_SHIFT field, >= 1
     // pair j = (src[PAIR_A[j]] << PAIR_SA[j]) +- (src[PAIR_B[j]] << PAIR_SB[j]) (minus when
-    // PAIR_NEG[j]), both sources inputs (< COLS); one zero field of each when PAIRS = 0
+    // PAIR_NEG[j]), both sources earlier ones (< COLS + j; a pair one only with
+    // PAIR_LEVELS = 2, and itself over inputs); one zero field of each when PAIRS = 0
     parameter [(PAIRS > 0 ? PAIRS : 1)*K_BITS-1:0] PAIR_A = 0,
     parameter [(PAIRS > 0 ? PAIRS : 1)*K_BITS-1:0] PAIR_B = 0,
     parameter [(PAIRS > 0 ? PAIRS : 1)*SHIFT_BITS-1:0] PAIR_SA = 0,
     parameter [(PAIRS > 0 ? PAIRS : 1)*SHIFT_BITS-1:0] PAIR_SB = 0,
     parameter [(PAIRS > 0 ? PAIRS : 1)-1:0] PAIR_NEG = 0,
-    // each pair's signed bits (its exact range; 0: SRC_BITS): its adder works at these
-    // and sign-extends to SRC_BITS
+    // each pair's bits (its exact range; 0: SRC_BITS): its adder works at these and
+    // extends to SRC_BITS, with zeros when PAIR_UNS (the pair is never negative: its bits
+    // are unsigned), else with its sign
     parameter integer PB_BITS = 5,     // bits of a PAIR_BITS field, 1..31
     parameter [(PAIRS > 0 ? PAIRS : 1)*PB_BITS-1:0] PAIR_BITS = 0,
+    parameter [(PAIRS > 0 ? PAIRS : 1)-1:0] PAIR_UNS = 0,
     parameter [ROWS*T_MAX*K_BITS-1:0] TERM_K = 0,          // source of each slot, < COLS+PAIRS
     parameter [ROWS*T_MAX*SHIFT_BITS-1:0] TERM_SHIFT = 0,  // left shift of each slot
     parameter [ROWS*T_MAX-1:0] TERM_NEG = 0,   // 1: the slot is subtracted (0 when unused)
@@ -99,6 +107,8 @@ module cmvm #(
     // per node: bit 0 set when its child b is subtracted, bit 1 its child c (a child's
     // sign differs from the first's)
     parameter [ROWS*NODES*2-1:0] NODE_SUB = 0,
+    // per node: 1 when its value is never negative (NODE_BITS unsigned, zero-extended)
+    parameter [ROWS*NODES-1:0] NODE_UNS = 0,
     // the output stage (see above); with REQUANT = 0 the RQ_* fields are ignored
     parameter integer REQUANT = 0,     // 1: the output stage, 0: the accumulators out
     parameter integer OUT_BITS = 8,    // output element bits with REQUANT, >= 1
@@ -129,7 +139,8 @@ module cmvm #(
     parameter [ROWS*RQ_NODES*RQ_NB_BITS-1:0] RQ_NODE_BITS = 0,
     parameter [ROWS*RQ_NODES*RQ_NB_BITS-1:0] RQ_NODE_LO = 0,  // as NODE_LO
     parameter [ROWS*RQ_NODES*2-1:0] RQ_NODE_ARGS = 0,         // as NODE_ARGS
-    parameter [ROWS*RQ_NODES*2-1:0] RQ_NODE_SUB = 0           // as NODE_SUB
+    parameter [ROWS*RQ_NODES*2-1:0] RQ_NODE_SUB = 0,          // as NODE_SUB
+    parameter [ROWS*RQ_NODES-1:0] RQ_NODE_UNS = 0             // as NODE_UNS
 ) (
     input  wire                       aclk,
     input  wire                       aresetn,
@@ -169,7 +180,7 @@ module cmvm #(
         end
     endfunction
 
-    localparam integer PL = PAIRS > 0 ? 1 : 0;  // the pair level (level 1) exists
+    localparam integer PL = PAIRS > 0 ? PAIR_LEVELS : 0;  // the pair levels (1 .. PL)
     localparam integer TREE = levels_of(T_MAX);  // adder tree levels (PL + 1 .. PL + TREE)
     localparam integer RQ = REQUANT != 0 ? 1 : 0;
     localparam integer OW = RQ != 0 ? OUT_BITS : ACC_BITS;  // output element bits
@@ -227,6 +238,16 @@ module cmvm #(
     localparam integer RQ_NODES_C = rq_offset(RQ_TREE + 1);
     localparam integer RLW = ACC_BITS + RW;  // a stage digit before its truncation to RW
 
+    function integer src_ok;  // source v may be an operand of pair j: an input, or (2
+        input integer v, j;     // levels) an earlier pair of inputs
+        begin
+            src_ok = v < COLS ? 1 : 0;
+            if (PAIR_LEVELS == 2 && v >= COLS && v < COLS + j)
+                src_ok = {{(32-K_BITS){1'b0}}, PAIR_A[(v-COLS)*K_BITS +: K_BITS]} < COLS
+                         && {{(32-K_BITS){1'b0}}, PAIR_B[(v-COLS)*K_BITS +: K_BITS]} < COLS ? 1 : 0;
+        end
+    endfunction
+
     localparam integer K_LAST = NSRC - 1;
     generate
         if ((1 << K_BITS) > NSRC) begin : g_check_k  // else every K_BITS field is an index
@@ -262,10 +283,12 @@ module cmvm #(
             $error("cmvm %m: K_BITS=%0d must be >= 1 and index COLS+PAIRS=%0d", K_BITS, NSRC);
         if (PAIRS < 0) $error("cmvm %m: PAIRS=%0d must be >= 0", PAIRS);
         if (SRC_BITS < XS_BITS) $error("cmvm %m: SRC_BITS=%0d must be >= XS_BITS", SRC_BITS);
+        if (PAIRS > 0 && (PAIR_LEVELS < 1 || PAIR_LEVELS > 2 || (PAIR_LEVELS == 2 && DEPTH < 2)))
+            $error("cmvm %m: PAIR_LEVELS=%0d must be 1, or 2 with DEPTH >= 2", PAIR_LEVELS);
         for (r = 0; r < PAIRS; r = r + 1)
-            if ({{(32-K_BITS){1'b0}}, PAIR_A[r*K_BITS +: K_BITS]} >= COLS
-                    || {{(32-K_BITS){1'b0}}, PAIR_B[r*K_BITS +: K_BITS]} >= COLS)
-                $error("cmvm %m: the sources of pair %0d must be inputs (< COLS=%0d)", r, COLS);
+            if (src_ok({{(32-K_BITS){1'b0}}, PAIR_A[r*K_BITS +: K_BITS]}, r) == 0
+                    || src_ok({{(32-K_BITS){1'b0}}, PAIR_B[r*K_BITS +: K_BITS]}, r) == 0)
+                $error("cmvm %m: pair %0d must be over inputs (or earlier pairs of them)", r);
         if (SHIFT_BITS < 1) $error("cmvm %m: SHIFT_BITS=%0d must be >= 1", SHIFT_BITS);
         if (NODES != NODES_C) $error("cmvm %m: NODES=%0d must be %0d", NODES, NODES_C);
         if (NB_BITS < 1 || NB_BITS > 31) $error("cmvm %m: NB_BITS=%0d must be in 1..31", NB_BITS);
@@ -372,7 +395,7 @@ module cmvm #(
     endgenerate
 
     // the sources (level PL): the inputs sign-extended to SRC_BITS, then the pairs;
-    // registered when level 1 is a register level
+    // registered when level PL is a register level
     // a source no slot reads (an input used only by pairs or with zero weights only) is
     // left unread; yosys removes its logic
     /* verilator lint_off UNUSEDSIGNAL */
@@ -391,7 +414,8 @@ module cmvm #(
         if (PAIRS == 0) begin : g_nopairs
             assign src = xe;
         end else begin : g_pairs
-            wire [NSRC*SRC_BITS-1:0] sc;  // the sources before their register
+            // the sources before their register (split_var: a pair reads earlier pairs)
+            wire [NSRC*SRC_BITS-1:0] sc /* verilator split_var */;
             assign sc[COLS*SRC_BITS-1:0] = xe;
             for (k = 0; k < PAIRS; k = k + 1) begin : g_pair
                 localparam integer PBF =
@@ -399,19 +423,20 @@ module cmvm #(
                 localparam integer PW = PBF < 1 || PBF > SRC_BITS ? SRC_BITS : PBF;
                 // the bits above PW are sign extension: not read
                 /* verilator lint_off UNUSEDSIGNAL */
-                wire [SRC_BITS-1:0] pa = xe[PAIR_A[k*K_BITS +: K_BITS]*SRC_BITS +: SRC_BITS]
+                wire [SRC_BITS-1:0] pa = sc[PAIR_A[k*K_BITS +: K_BITS]*SRC_BITS +: SRC_BITS]
                                          << PAIR_SA[k*SHIFT_BITS +: SHIFT_BITS];
-                wire [SRC_BITS-1:0] pb = xe[PAIR_B[k*K_BITS +: K_BITS]*SRC_BITS +: SRC_BITS]
+                wire [SRC_BITS-1:0] pb = sc[PAIR_B[k*K_BITS +: K_BITS]*SRC_BITS +: SRC_BITS]
                                          << PAIR_SB[k*SHIFT_BITS +: SHIFT_BITS];
                 /* verilator lint_on UNUSEDSIGNAL */
                 wire [PW-1:0] ps = PAIR_NEG[k] ? pa[PW-1:0] - pb[PW-1:0] : pa[PW-1:0] + pb[PW-1:0];
                 if (PW == SRC_BITS) begin : g_full
                     assign sc[(COLS+k)*SRC_BITS +: SRC_BITS] = ps;
                 end else begin : g_narrow
-                    assign sc[(COLS+k)*SRC_BITS +: SRC_BITS] = {{(SRC_BITS-PW){ps[PW-1]}}, ps};
+                    assign sc[(COLS+k)*SRC_BITS +: SRC_BITS] =
+                        {{(SRC_BITS-PW){PAIR_UNS[k] ? 1'b0 : ps[PW-1]}}, ps};
                 end
             end
-            if (DEPTH == 1 && LEVELS > 1) begin : g_reg
+            if (PL % DEPTH == 0 && LEVELS > PL) begin : g_reg
                 reg [NSRC*SRC_BITS-1:0] q;
                 always @(posedge aclk) if (en) q <= sc;
                 assign src = q;
@@ -441,6 +466,7 @@ module cmvm #(
             localparam [NODES*NB_BITS-1:0] RLO = NODE_LO[n*NODES*NB_BITS +: NODES*NB_BITS];
             localparam [NODES*2-1:0] RARGS = NODE_ARGS[n*NODES*2 +: NODES*2];
             localparam [NODES*2-1:0] RSUB = NODE_SUB[n*NODES*2 +: NODES*2];
+            localparam [NODES-1:0] RUNS = NODE_UNS[n*NODES +: NODES];
             for (i = 0; i < T_MAX; i = i + 1) begin : g_leaf
                 if (RUSED[i]) begin : g_term
                     // (x << sh) mod 2^ACC_BITS, x sign-extended (a wire, not a function:
@@ -483,7 +509,8 @@ module cmvm #(
                             assign ch[3*ACC_BITS-1:NA*ACC_BITS] = {(3-NA)*ACC_BITS{1'b0}};
                         end
                         cmvm_node #(.W(ACC_BITS), .NW(NW), .LO(LBF), .ARGS(NARGS),
-                                    .SUB_B(NSUB[0] ? 1 : 0), .SUB_C(NSUB[1] ? 1 : 0))
+                                    .SUB_B(NSUB[0] ? 1 : 0), .SUB_C(NSUB[1] ? 1 : 0),
+                                    .UNS(RUNS[OFF + i] ? 1 : 0))
                             u_node (.a(ch[0 +: ACC_BITS]), .b(ch[ACC_BITS +: ACC_BITS]),
                                     .c(ch[2*ACC_BITS +: ACC_BITS]), .y(c));
                     end
@@ -521,6 +548,7 @@ module cmvm #(
                     RQ_NODE_LO[n*RQ_NODES*RQ_NB_BITS +: RQ_NODES*RQ_NB_BITS];
                 localparam [RQ_NODES*2-1:0] QARGS = RQ_NODE_ARGS[n*RQ_NODES*2 +: RQ_NODES*2];
                 localparam [RQ_NODES*2-1:0] QSUB = RQ_NODE_SUB[n*RQ_NODES*2 +: RQ_NODES*2];
+                localparam [RQ_NODES-1:0] QUNS = RQ_NODE_UNS[n*RQ_NODES +: RQ_NODES];
                 for (i = 0; i < RQ_T; i = i + 1) begin : g_leaf
                     if (QUSED[i] && QCONST[i]) begin : g_const
                         assign rnode[i*RW +: RW] = RQ_C[n*RW +: RW];
@@ -564,7 +592,8 @@ module cmvm #(
                         end
                         wire [RW-1:0] c;
                         cmvm_node #(.W(RW), .NW(NW), .LO(LBF), .ARGS(NARGS),
-                                    .SUB_B(NSUB[0] ? 1 : 0), .SUB_C(NSUB[1] ? 1 : 0))
+                                    .SUB_B(NSUB[0] ? 1 : 0), .SUB_C(NSUB[1] ? 1 : 0),
+                                    .UNS(QUNS[OFF + i] ? 1 : 0))
                             u_node (.a(ch[0 +: RW]), .b(ch[RW +: RW]), .c(ch[2*RW +: RW]),
                                     .y(c));
                         if ((PL + TREE + l) % DEPTH == 0 && PL + TREE + l < LEVELS) begin : g_reg

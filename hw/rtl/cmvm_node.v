@@ -1,7 +1,8 @@
 `default_nettype none
 
 // One node of cmvm's trees: y = a +- b +- c at the node's NW bits (its exact range),
-// sign-extended to W.  ARGS 0 or 1: y = a (the node passes its one child, or a zero);
+// extended to W: with zeros when UNS (the value is never negative, NW unsigned bits), else
+// with its sign.  ARGS 0 or 1: y = a (the node passes its one child, or a zero);
 // 2: a binary adder (b subtracted when SUB_B), yosys finds the wires below its operands'
 // trailing zeros; 3: add3 over bits LO.. (NW > LO), the bits below LO being the
 // operands' OR (at most one of them is nonzero there, and it is added).
@@ -11,9 +12,10 @@ module cmvm_node #(
     parameter integer LO = 0,     // ARGS = 3: the wire bits, 0..NW-1
     parameter integer ARGS = 2,   // 0 .. 3, see above
     parameter integer SUB_B = 0,  // 1: b is subtracted
-    parameter integer SUB_C = 0   // 1: c is subtracted
+    parameter integer SUB_C = 0,  // 1: c is subtracted
+    parameter integer UNS = 0     // 1: the value is never negative (zero-extended)
 ) (
-    // bits above NW are sign copies; b unread with ARGS < 2, c with ARGS < 3
+    // bits above NW are extension copies; b unread with ARGS < 2, c with ARGS < 3
     /* verilator lint_off UNUSEDSIGNAL */
     input  wire [W-1:0] a,
     input  wire [W-1:0] b,
@@ -46,6 +48,8 @@ module cmvm_node #(
             end
             if (NW == W) begin : g_full
                 assign y = v;
+            end else if (UNS != 0) begin : g_zext
+                assign y = {{(W-NW){1'b0}}, v};
             end else begin : g_ext
                 assign y = {{(W-NW){v[NW-1]}}, v};
             end

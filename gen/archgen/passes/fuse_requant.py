@@ -23,6 +23,11 @@ cells' contract) with no zero point to subtract loses its input register
 (``in_register=False``): a chain of cmvms is one register per layer shorter.  A cmvm fed by
 the accelerator's input port keeps it.
 
+Last, every cmvm whose logic-depth budget holds two pair levels (depth >= 2) gets a
+second level of shared pairs (pairs over pairs, ``cse_levels`` 2, each shared from 2 or
+from 3 rows, ``cse_min2``) where that takes fewer LUTs in the estimate at no more
+pipeline registers.
+
 Only in ``strategy: latency``, after ``lower`` (the cmvm exists) and before ``fold``.
 The graph's golden output is unchanged: the fused row equals the pair on every
 reachable input.
@@ -206,8 +211,32 @@ def fuse_requant(graph: Graph, config) -> Graph:
     if replace:
         out = [replace.get(n.name, n) for n in nodes if n.name not in drop]
         graph = dataclasses.replace(graph, nodes=out, tensors=tensors)
-    return _drop_input_registers(graph)
+    return _pair_levels(_drop_input_registers(graph))
 
+
+def _pair_levels(graph: Graph) -> Graph:
+    """Each cmvm with a second pair level where it saves LUTs (its analytic estimate) and
+    no pipeline register: pairs over pairs shared from 2 rows, or only from 3 (the
+    cheaper in the estimate)."""
+    out, changed = [], False
+    for node in graph.nodes:
+        op = node.op
+        if isinstance(op, cmvm.Params) and op.cse and op.depth >= 2 and op.cse_levels == 1:
+            ins = [graph.tensors[t] for t in node.inputs]
+            outs = [graph.tensors[t] for t in node.outputs]
+            d = cmvm.derive(op, ins, outs)
+            best, lut = op, cmvm.resources(op, d, None).LUT
+            for min2 in (2, 3):
+                two = dataclasses.replace(op, cse_levels=2, cse_min2=min2)
+                d2 = cmvm.derive(two, ins, outs)
+                lut2 = cmvm.resources(two, d2, None).LUT
+                if d2["stages"] <= d["stages"] and lut2 < lut:
+                    best, lut = two, lut2
+            if best is not op:
+                node = Node(node.name, best, node.inputs, node.outputs)
+                changed = True
+        out.append(node)
+    return dataclasses.replace(graph, nodes=out) if changed else graph
 
 
 def _drop_input_registers(graph: Graph) -> Graph:

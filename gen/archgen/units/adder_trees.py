@@ -31,6 +31,12 @@ def signed_bits(lo: int, hi: int) -> int:
     return bits_for_range(min(int(lo), -1), max(int(hi), 0))[0]
 
 
+def value_bits(lo: int, hi: int) -> int:
+    """Bits holding every integer of [lo, hi]: unsigned when lo >= 0 (zero-extended where
+    it is read wider: a nonnegative sum needs no sign bit, a LUT per adder), else signed."""
+    return max(1, int(hi).bit_length()) if lo >= 0 else signed_bits(lo, hi)
+
+
 def tree_counts(t: int, arity: int) -> list:
     """Nodes per level of a tree over ``t`` slots, ``arity`` consecutive nodes of a level
     under each node of the next: [t, ..., 1] (hw/rtl/cmvm.v's count())."""
@@ -49,7 +55,9 @@ def tree(arity: int, slots: list, srange) -> list:
         subtree's sum negated when that is negative, so no negation happens inside),
       * lo, hi: the stored value's exact range (``srange(first, last)`` gives the range of
         the sum of those slots, each with its sign),
-        bits: its signed bits, tz: its known trailing zero bits (the least of its slots'),
+        bits: its bits (``value_bits()``: unsigned when it is never negative, ``uns``, and
+        zero-extended; else signed), tz: its known trailing zero bits (the least of its
+        slots'),
       * low: an adder's bits below which at most one operand is nonzero and is added: they
         are that operand's, wires (yosys finds them in a binary adder by itself; add3 is
         a netlist, so the cell gets them: NODE_LO).
@@ -63,7 +71,7 @@ def tree(arity: int, slots: list, srange) -> list:
         lo, hi = srange(i, i)
         lo, hi = (-hi, -lo) if sl[1] else (lo, hi)
         prev.append({"args": 0, "first": i, "last": i, "neg": sl[1], "lo": lo, "hi": hi,
-                     "bits": signed_bits(lo, hi), "tz": sl[0], "low": 0})
+                     "bits": value_bits(lo, hi), "uns": lo >= 0, "tz": sl[0], "low": 0})
     out = []
     for cnt in tree_counts(len(slots), arity)[1:]:
         cur = []
@@ -77,9 +85,10 @@ def tree(arity: int, slots: list, srange) -> list:
             lo, hi = (-hi, -lo) if neg else (lo, hi)
             tz = sorted((c["tz"], c["neg"] != neg) for c in ch)
             low = tz[0][0] if tz[0][1] else tz[1][0]
-            bits = signed_bits(lo, hi)
+            bits = value_bits(lo, hi)
             cur.append({"args": len(ch), "first": ch[0]["first"], "last": ch[-1]["last"],
-                        "neg": neg, "lo": lo, "hi": hi, "bits": bits, "tz": tz[0][0],
+                        "neg": neg, "lo": lo, "hi": hi, "bits": bits, "uns": lo >= 0,
+                        "tz": tz[0][0],
                         "low": max(0, min(low, bits - 1)), "subs": ch})
         out.append(cur)
         prev = cur
@@ -150,12 +159,13 @@ def adder_counts(used: int, t_max: int, arity: int) -> tuple:
 
 
 def node_field(nd, width: int) -> tuple:
-    """(bits, low, args, sub) of a tree() node in wires of ``width`` bits."""
+    """(bits, low, args, sub, uns) of a tree() node in wires of ``width`` bits."""
     if nd is None or nd["args"] < 2:
-        return width, 0, 0 if nd is None else 1, 0
+        return width, 0, 0 if nd is None else 1, 0, 0
     w = min(width, nd["bits"])
     sub = sum(int(c["neg"] != nd["neg"]) << (j - 1) for j, c in enumerate(nd["subs"]) if j)
-    return w, min(nd["low"], w - 1) if nd["args"] == 3 else 0, nd["args"], sub
+    return (w, min(nd["low"], w - 1) if nd["args"] == 3 else 0, nd["args"], sub,
+            int(nd["uns"]))
 
 
 def adder_low(nd) -> int:

@@ -8,23 +8,27 @@ over its terms (``tree()``), ``arity`` operands per adder: ternary adders by def
 (hw/rtl/add3.v: on Xilinx carry chains one LUT6_2 per bit, the cost of a binary adder's
 bit, so a tree of T terms costs about (T - 1) / 2 adders' LUTs instead of T - 1, in
 log3 T levels; measured on the jet MLP in the README).  The terms of a row are ordered by
-sign (positives first), then shift, so adders of like shifts meet and their low bits are
-wires.  Fully parallel: one input beat carries the whole vector (K elements), one
-output beat all N accumulators, one beat per cycle (II = 1), no DSP.
+shift (``order()``), so adders of like shifts meet and their low bits are wires.  Fully
+parallel: one input beat carries the whole vector (K elements), one output beat all N
+accumulators, one beat per cycle (II = 1), no DSP.  A node whose value is never negative
+keeps no sign bit (its bits unsigned, zero-extended).
 
 Shared subexpressions (``cse()``, da4ml-style pairwise CSE, on by default): greedily, the
-pair of input terms (x_a << sa) +- (x_b << sb) found in the most rows becomes one shared
-source, computed once; 16 -> 64 with random 6-bit weights: 2061 adders -> 1205.  A
-difference is oriented to subtract its shifted operand (``orient()``).
+pair of input terms (x_a << sa) +- (x_b << sb) found in the most rows (less its shift
+spread) becomes one shared source, computed once; 16 -> 64 with random 6-bit weights:
+2061 adders -> 1205.  With ``cse_levels`` 2 a pair may also combine pairs of inputs (a
+second pair level, where the depth budget holds it).  A difference is oriented to
+subtract its shifted operand (``orient()``).
 
 The term program (``program()``): the pairs [(a, sa, b, sb, neg)] and for every output n a
 list of terms (source, shift, neg), the value of a term being (-1)^neg * (src << shift)
-(sources: the inputs x[k] - zero point, then the pairs); positive terms first (the adder
-tree takes each node's sign from its leftmost leaf, so a row with a positive term needs
-no negation at its root), then by shift.  The RTL cell (hw/rtl/cmvm.v) gets the program as packed
-parameters: the pairs' fields, T_MAX term slots per row (rows with fewer terms have
-unused, zero slots) of (source, shift, neg, used) fields and every tree node's exact
-width, wire bits, used children and signs (``node_fields()``), see ``context()``.
+(sources: the inputs x[k] - zero point, then the pairs) in ``order()``: by shift, a
+positive term first (the adder tree takes each node's sign from its leftmost leaf, so a
+row with a positive term needs no negation at its root).  The RTL cell (hw/rtl/cmvm.v)
+gets the program as packed parameters: the pairs' fields, T_MAX term slots per row (rows
+with fewer terms have unused, zero slots) of (source, shift, neg, used) fields and every
+tree node's exact width, wire bits, used children and signs (``node_fields()``), see
+``context()``.
 
 Pipeline (hw/rtl/cmvm.v): the input register (x - zero point; left out, ``in_register``
 False, when another unit's output register feeds the cmvm and there is no zero point),
@@ -59,10 +63,14 @@ from ..ir.ops import Op, const
 from ..ir.types import QuantSpec, bits_for_range
 from . import mvu
 from .adder_trees import (adder_counts, adder_low, csd, node_field, row_slots, signed_bits, tree,
-                          tree_counts)
+                          tree_counts, value_bits)
 from .cmvm_stage import row_ranges, stage, stage_fields, stage_resources
 
 CELLS = ("cmvm.v", "cmvm_node.v", "add3.v")
+# cse(): a pattern's rows less this many per bit of its operands' shift spread (the jet
+# MLP at latency_depth 5 in yosys, LUT: 0: 32,431; 0.25: 32,424; 0.5 and 0.75: 32,146;
+# 1: 32,394; 1.5: 32,363; 2: 32,482)
+SPREAD_WEIGHT = 0.5
 
 
 @dataclass(frozen=True, eq=False)
@@ -76,6 +84,11 @@ class Params(Op):
     # Xilinx carry chains, the cost of a binary adder), or 2
     arity: int = 3
     cse: bool = True  # share pairs of terms between outputs (else plain CSD)
+    # pair levels of the CSE: 1, pairs of inputs; 2, also pairs over those (depth >= 2:
+    # both levels between the same registers; passes/fuse_requant.py decides), each found
+    # in at least cse_min2 rows (a pair over a pair is wider: sharing it twice may not pay)
+    cse_levels: int = 1
+    cse_min2: int = 2
     # the input register (x - zero point); False when the producer's output is a register
     # and there is no zero point: one cycle less (passes/fuse_requant.py decides)
     in_register: bool = True
@@ -90,6 +103,11 @@ class Params(Op):
         object.__setattr__(self, "scale", tuple(float(v) for v in self.scale))
         if self.arity not in (2, 3):
             raise InternalError(f"cmvm: arity={self.arity!r} must be 2 or 3")
+        if self.cse_levels not in (1, 2) or (self.cse_levels == 2 and self.depth < 2):
+            raise InternalError(f"cmvm: cse_levels={self.cse_levels!r} must be 1, or 2 with "
+                                f"depth >= 2 (depth {self.depth})")
+        if not isinstance(self.cse_min2, int) or self.cse_min2 < 2:
+            raise InternalError(f"cmvm: cse_min2={self.cse_min2!r} must be an integer >= 2")
         n = self.weight.shape[0]
         if self.out_spec is None:
             if self.out_mult is not None or self.out_bias is not None or self.out_shift:
@@ -148,13 +166,21 @@ def requantize(p: Params, acc: np.ndarray) -> np.ndarray:
     return np.asarray(v, dtype=np.int64)
 
 
+def order(terms) -> list:
+    """A row's terms (source, shift, neg) in tree order: by shift, so that the adders of
+    like shifts meet and their low bits are wires (positives first within a shift, then by
+    source), with the row's first positive term moved to the front (the tree's sign rule:
+    a node carries its leftmost slot's sign, so a row with a positive term needs no
+    negation at its root)."""
+    out = sorted(terms, key=lambda t: (t[1], t[2], t[0]))
+    first = next((i for i, t in enumerate(out) if not t[2]), 0)
+    return out[first:first + 1] + out[:first] + out[first + 1:]
+
+
 def csd_program(w: np.ndarray) -> list:
-    """Plain CSD terms of each row of ``w``: per row, [(k, shift, neg)], positives first."""
-    rows = []
-    for wrow in w:
-        terms = [(k, e, int(d < 0)) for k, wv in enumerate(wrow) for e, d in csd(int(wv))]
-        rows.append(sorted(terms, key=lambda t: t[2]))  # stable: positives first
-    return rows
+    """Plain CSD terms of each row of ``w``: per row, [(k, shift, neg)], in order()."""
+    return [order((k, e, int(d < 0)) for k, wv in enumerate(wrow) for e, d in csd(int(wv)))
+            for wrow in w]
 
 
 def _key(t1, t2):
@@ -165,31 +191,43 @@ def _key(t1, t2):
     return (a, s1 - m, b, s2 - m, n1 ^ n2), m, n1
 
 
-def cse(rows: list, k: int) -> tuple:
-    """Pairwise common-subexpression elimination over the input terms (da4ml-style, one
-    level): greedily, the pattern (x_a << sa) +- (x_b << sb) found in the most rows becomes a
-    shared source k + j, and each row's pair of terms matching it (at any shift and sign)
-    becomes one term of that source.  Returns (pairs [(a, sa, b, sb, neg)], rows)."""
+def cse(rows: list, k: int, levels: int = 1, min2: int = 2) -> tuple:
+    """Pairwise common-subexpression elimination over the terms (da4ml-style): greedily,
+    the pattern (src_a << sa) +- (src_b << sb) found in the most rows (less its operands'
+    shift spread |sa - sb|: a wide pair widens every tree node it enters; the narrower
+    first among equals) becomes a shared source k + j, and each row's pair of terms
+    matching it (at any shift and sign) becomes one term of that source.  With
+    ``levels`` 1 the operands are inputs; with 2 one of them or both may be a pair of
+    inputs (a second pair level), such a pattern shared only when found in ``min2`` rows
+    or more.  Returns (pairs [(a, sa, b, sb, neg)], rows)."""
     import heapq
     from collections import Counter
 
     rows = [{(s, e): n for s, e, n in r} for r in rows]
+    depth = {}  # a pair's level (1: of two inputs, 2: over a pair)
     count = Counter()
     for r in rows:
         ts = [(s, e, n) for (s, e), n in r.items()]
         for i in range(len(ts)):
             for j in range(i + 1, len(ts)):
                 count[_key(ts[i], ts[j])[0]] += 1
-    heap = [(-c, key) for key, c in count.items() if c > 1]
+
+    def prio(key):
+        return -(count[key] - SPREAD_WEIGHT * abs(key[1] - key[3])), abs(key[1] - key[3])
+    heap = [(prio(key), key) for key, c in count.items() if c > 1]
     heapq.heapify(heap)
     pairs = []
     while heap:
         c, key = heapq.heappop(heap)
-        if -c != count[key]:  # stale: counts only fall
+        if c != prio(key):  # stale
             if count[key] > 1:
-                heapq.heappush(heap, (-count[key], key))
+                heapq.heappush(heap, (prio(key), key))
             continue
         a, sa, b, sb, neg = key
+        lv = max(depth.get(a, 0), depth.get(b, 0)) + 1
+        if lv > levels:
+            count[key] = 0
+            continue
         hits = []  # (row, shift, sign) of disjoint occurrences
         for ri, r in enumerate(rows):
             used = set()
@@ -202,49 +240,70 @@ def cse(rows: list, k: int) -> tuple:
                     continue
                 used |= {(s, e), other}
                 hits.append((ri, m, n))
-        if len(hits) < 2:
+        if len(hits) < (min2 if lv == 2 else 2):
             count[key] = 0
             continue
         j = k + len(pairs)
         pairs.append(key)
+        depth[j] = lv
         for ri, m, n in hits:
             r = rows[ri]
             t1, t2 = (a, m + sa, n), (b, m + sb, n ^ neg)
             for t in (t1, t2):
                 del r[t[:2]]
-            rest = [(s, e, nn) for (s, e), nn in r.items() if s < k]
+            # the terms a pair may still be made of: inputs, and level-1 pairs under 2 levels
+            rest = [(s, e, nn) for (s, e), nn in r.items() if depth.get(s, 0) < levels]
             count[key] -= 1
             for u in rest:
                 for t in (t1, t2):
                     count[_key(t, u)[0]] -= 1
+                if lv < levels:  # the new term pairs with the others
+                    new = _key((j, m, n), u)[0]
+                    count[new] += 1
+                    if count[new] >= 2:
+                        heapq.heappush(heap, (prio(new), new))
             r[(j, m)] = n
-    out = [sorted(((s, e, n) for (s, e), n in r.items()), key=lambda t: (t[2], t[1], t[0]))
-           for r in rows]
-    return pairs, out
+    return pairs, [order((s, e, n) for (s, e), n in r.items()) for r in rows]
 
 
 @functools.lru_cache(maxsize=16)  # derive() and context() ask for it: a layer's CSE once
 def program(p: Params) -> tuple:
     """The term program: (pairs, rows).  Sources 0..K-1 are the inputs x[k] - zero point,
     source K + j the shared pair j = (a, sa, b, sb, neg): (src_a << sa) + (-1)^neg *
-    (src_b << sb) of two inputs; rows: per output n, [(source, shift, neg)], positives first.
-    Without ``p.cse`` there are no pairs (plain CSD).  Tuples: the result is shared."""
+    (src_b << sb) of two earlier sources (inputs; or, ``p.cse_levels`` 2, a pair of inputs
+    too); rows: per output n, [(source, shift, neg)] in order().  Without ``p.cse`` there
+    are no pairs (plain CSD).  Tuples: the result is shared."""
     rows = csd_program(p.weight)
-    pairs, rows = orient(*cse(rows, p.weight.shape[1]), p.weight.shape[1]) if p.cse else (
-        [], rows)
+    k = p.weight.shape[1]
+    pairs, rows = orient(*cse(rows, k, p.cse_levels, p.cse_min2), k) if p.cse else ([], rows)
     return tuple(pairs), tuple(tuple(r) for r in rows)
+
+
+def pair_levels(pairs, k: int) -> int:
+    """The pair levels a program takes: 0 (no pair), 1 (pairs of inputs), 2 (pairs over
+    pairs of inputs)."""
+    return 0 if not pairs else 2 if any(a >= k or b >= k for a, _, b, _, _ in pairs) else 1
 
 
 def orient(pairs: list, rows: list, k: int) -> tuple:
     """(pairs, rows) with every pair that subtracts its unshifted operand from a shifted
     one, (x_a << s) - x_b, turned into x_b - (x_a << s) and its uses negated: its low s
-    bits are then x_b's own (wires), where -x_b's would cost an inverter each."""
-    turn = {k + j for j, (_, sa, _, sb, neg) in enumerate(pairs) if neg and sa > sb}
-    pairs = [(b, sb, a, sa, neg) if k + j in turn else (a, sa, b, sb, neg)
-             for j, (a, sa, b, sb, neg) in enumerate(pairs)]
-    rows = [sorted(((s, e, n ^ int(s in turn)) for s, e, n in r), key=lambda t: (t[2], t[1], t[0]))
-            for r in rows]
-    return pairs, rows
+    bits are then x_b's own (wires), where -x_b's would cost an inverter each.  A pair
+    over a turned pair takes it negated (and is turned itself when that is its first
+    operand: a pair's first operand is added)."""
+    turn = set()
+    out = []
+    for j, (a, sa, b, sb, neg) in enumerate(pairs):
+        neg ^= int(b in turn)
+        flip = a in turn  # -(A << sa) +- B = -((A << sa) -+ B)
+        neg ^= int(flip)
+        if neg and sa > sb:
+            a, sa, b, sb, flip = b, sb, a, sa, not flip
+        if flip:
+            turn.add(k + j)
+        out.append((a, sa, b, sb, neg))
+    rows = [order((s, e, n ^ int(s in turn)) for s, e, n in r) for r in rows]
+    return out, rows
 
 
 def evaluate(prog: tuple, xs: np.ndarray) -> np.ndarray:
@@ -274,9 +333,15 @@ def _src_ranges(d: dict, pairs: list) -> list:
 
 
 def pair_bits(d: dict, pairs: list) -> list:
-    """Each shared pair's signed bits (its exact range), at most src_bits."""
+    """Each shared pair's bits (its exact range: unsigned when never negative), at most
+    src_bits."""
     src = _src_ranges(d, pairs)[d["cols"]:]
-    return [min(d["src_bits"], signed_bits(lo, hi)) for lo, hi in src]
+    return [min(d["src_bits"], value_bits(lo, hi)) for lo, hi in src]
+
+
+def pair_unsigned(d: dict, pairs: list) -> list:
+    """1 for each shared pair that is never negative (its bits unsigned, zero-extended)."""
+    return [int(lo >= 0) for lo, _ in _src_ranges(d, pairs)[d["cols"]:]]
 
 
 def row_tree(arity: int, t_max: int, terms: list, src: list) -> list:
@@ -314,7 +379,10 @@ def _derive(p: Params, ins, outs) -> tuple:
     xs_bits = max(2, bits_for_range(min(xlo, -1), xhi)[0])  # signed, after the zero point
     pairs, rows = program(p)
     pair_shift = max((max(sa, sb) for _, sa, _, sb, _ in pairs), default=0)
-    src_bits = xs_bits + (pair_shift + 1 if pairs else 0)  # signed: an input or a pair
+    pl = pair_levels(pairs, k)
+    # signed bits of a source: an input, or a pair (its exact range)
+    src_bits = max([xs_bits] + [signed_bits(lo, h) for lo, h in _src_ranges(
+        {"in_bipolar": q.bipolar, "xs_lo": xlo, "xs_hi": xhi, "cols": k}, pairs)[k:]])
     terms = [len(t) for t in rows]
     t_max = max(1, *terms) if terms else 1
     neg_root = [int(bool(t) and t[0][2] == 1) for t in rows]
@@ -327,11 +395,11 @@ def _derive(p: Params, ins, outs) -> tuple:
         o = p.out_spec
         if (y.quant.bits, y.quant.signed, y.quant.bipolar) != (o.bits, o.signed, o.bipolar):
             raise InternalError(f"{p.summary()}: output {y} does not carry out_spec's codes")
-        levels = int(bool(pairs)) + tree_lv + st["rq_levels"]
+        levels = pl + tree_lv + st["rq_levels"]
     else:
         acc_bits = mvu.acc_width(*p.acc_range(q), y.quant)
         st, st_rows = {"requant": 0}, []
-        levels = int(bool(pairs)) + tree_lv + int(any(neg_root))
+        levels = pl + tree_lv + int(any(neg_root))
     # the input register (unless left out) + the tree's and the output registers
     stages = int(p.in_register) + max(1, math.ceil(levels / p.depth))
     vectors = int(np.prod(x.shape[:-1], dtype=np.int64))
@@ -349,7 +417,7 @@ def _derive(p: Params, ins, outs) -> tuple:
             "in_bits": q.bits, "in_signed": q.signed, "in_bipolar": q.bipolar,
             "zero_point": 0 if q.bipolar else p.in_zero_point, "xs_bits": xs_bits,
             "xs_lo": xlo, "xs_hi": xhi,
-            "pairs": len(pairs), "src_bits": src_bits,
+            "pairs": len(pairs), "pair_levels": pl, "src_bits": src_bits,
             "acc_bits": acc_bits, "acc_signed": True if rq else y.quant.signed,
             "in_lanes": [k], "out_lanes": [n], "in_width": k * q.bits, "out_width": n * out_bits,
             "terms": terms, "t_max": t_max, "neg_root": neg_root,
@@ -363,21 +431,23 @@ def _derive(p: Params, ins, outs) -> tuple:
 
 
 def node_fields(d: dict, pairs: list, rows: list) -> tuple:
-    """(bits, low, args, sub): every node of every row's tree, in hw/rtl/cmvm.v's order (row n,
-    tree level l, node i at n * nodes + offset(l) + i; levels 0 (the slots) .. TREE, then
-    the root negation level when there is one).  An adder (args 2 or 3, tree()) computes its
-    node at ``bits`` (the exact range of the value it stores, at most acc_bits),
-    sign-extended to acc_bits; add3 (args 3) over the bits from ``low`` up, the ones below
-    being wires; ``sub``: bit j - 1 set when child j's sign differs from child 0's (it is
-    subtracted).  Slots, passing nodes and the negation level: acc_bits, 0, 0."""
+    """(bits, low, args, sub, uns): every node of every row's tree, in hw/rtl/cmvm.v's order
+    (row n, tree level l, node i at n * nodes + offset(l) + i; levels 0 (the slots) ..
+    TREE, then the root negation level when there is one).  An adder (args 2 or 3, tree())
+    computes its node at ``bits`` (the exact range of the value it stores, at most
+    acc_bits), extended to acc_bits (with zeros when ``uns``: the value is never negative,
+    its bits unsigned; else its sign); add3 (args 3) over the bits from ``low`` up, the
+    ones below being wires; ``sub``: bit j - 1 set when child j's sign differs from child
+    0's (it is subtracted).  Slots, passing nodes and the negation level: acc_bits, 0, 0,
+    0, 0."""
     ab, t_max = d["acc_bits"], d["t_max"]
     src = _src_ranges(d, pairs)
     out = []
     for terms in rows:
-        out += [(ab, 0, 0, 0)] * t_max
+        out += [(ab, 0, 0, 0, 0)] * t_max
         for lv in row_tree(d["arity"], t_max, terms, src):
             out += [node_field(nd, ab) for nd in lv]
-        out += [(ab, 0, 0, 0)] * int(any(d["neg_root"]) and not d["requant"])
+        out += [(ab, 0, 0, 0, 0)] * int(any(d["neg_root"]) and not d["requant"])
     return tuple(list(f) for f in zip(*out))
 
 
@@ -399,14 +469,16 @@ def context(p: Params, ins, outs) -> dict:
             fields["used"].append(1 if t else 0)
     pr = list(zip(*pairs)) if pairs else [[0]] * 5
     pb = pair_bits(d, pairs) or [0]
-    nb, nlo, nargs, nsub = node_fields(d, pairs, rows)
+    nb, nlo, nargs, nsub, nuns = node_fields(d, pairs, rows)
     return {**d, "k_bits": max(1, (d["cols"] + d["pairs"] - 1).bit_length()),
             "shift_bits": max(1, d["shift_max"].bit_length()),
             "term_k": fields["k"], "term_shift": fields["shift"], "term_neg": fields["neg"],
             "term_used": fields["used"], "pair_a": list(pr[0]), "pair_sa": list(pr[1]),
             "pair_b": list(pr[2]), "pair_sb": list(pr[3]), "pair_neg": list(pr[4]),
             "pair_bits": pb, "pb_bits": d["src_bits"].bit_length(),
+            "pair_uns": pair_unsigned(d, pairs) or [0],
             "node_bits": nb, "node_lo": nlo, "node_args": nargs, "node_sub": nsub,
+            "node_uns": nuns,
             "nb_bits": d["acc_bits"].bit_length(), "nodes": len(nb) // d["rows"],
             **stage_fields(d, st_rows), **_hls_fields(p, d)}
 
@@ -461,7 +533,7 @@ def resources(p: Params, d: dict, part):
     from ..estimate import primitives as pr
     from ..estimate.resources import Cost
 
-    ab, levels, dep, first = d["acc_bits"], d["levels"], d["depth"], int(bool(d["pairs"]))
+    ab, levels, dep, first = d["acc_bits"], d["levels"], d["depth"], d["pair_levels"]
     rq = bool(d["requant"])
     pairs, rows = program(p)
     cost = Cost()
@@ -471,7 +543,7 @@ def resources(p: Params, d: dict, part):
         cost += pr.adder(ab) * sum(d["neg_root"])
     if d["in_register"]:
         cost += pr.reg(d["cols"] * d["xs_bits"])
-    if first and dep == 1 and levels > 1:  # the sources registered: inputs and pairs
+    if first and first % dep == 0 and levels > first:  # the sources registered
         cost += pr.reg(d["cols"] * d["xs_bits"] + d["pairs"] * d["src_bits"])
     src = _src_ranges(d, pairs)
     add = regs = 0

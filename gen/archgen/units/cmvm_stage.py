@@ -181,16 +181,17 @@ def stage_fields(d: dict, rows: list) -> dict:
     index n * rq_slots + t of rq_shift (rq_sh_bits), rq_neg, rq_used, rq_const (1 bit);
     per row rq_c (rq_width bits, two's complement), rq_s (rq_s_bits), rq_flip, rq_clo,
     rq_chi (1 bit), rq_tlo and rq_thi (acc_bits + 1, signed); per row and node
-    rq_node_bits and rq_node_lo (rq_nb_bits), rq_node_args and rq_node_sub (2 bits), as
-    node_fields() (the slots and passing nodes at rq_width, 0).  Zero fields without a
-    stage."""
+    rq_node_bits and rq_node_lo (rq_nb_bits), rq_node_args and rq_node_sub (2 bits),
+    rq_node_uns (1 bit), as node_fields() (the slots and passing nodes at rq_width, 0).
+    Zero fields without a stage."""
     if not d["requant"]:
         return {"rq_slots": 1, "rq_width": 1, "out_bits": d["acc_bits"], "rq_sh_bits": 1,
                 "rq_shift": [0], "rq_neg": [0], "rq_used": [0], "rq_const": [0],
                 "rq_c": [0], "rq_s_bits": 1, "rq_s": [0], "rq_d": [0], "rq_flip": [0],
                 "rq_clo": [0], "rq_chi": [0], "rq_tlo": [0], "rq_thi": [0], "rq_nb_bits": 1,
                 "out_lo": 0, "out_hi": 0, "rq_nodes": 1, "rq_node_bits": [0],
-                "rq_node_lo": [0], "rq_node_args": [0], "rq_node_sub": [0]}
+                "rq_node_lo": [0], "rq_node_args": [0], "rq_node_sub": [0],
+                "rq_node_uns": [0]}
     t, rw = d["rq_slots"], d["rq_width"]
     f = {"shift": [], "neg": [], "used": [], "const": []}
     for r in rows:
@@ -201,8 +202,9 @@ def stage_fields(d: dict, rows: list) -> dict:
             f["const"].append(sl[2] if sl else 0)
     nodes = []
     for r in rows:
-        nodes += [(rw, 0, 0, 0)] * t + [node_field(nd, rw) for lv in r["levels"] for nd in lv]
-    node_w, node_lo, node_args, node_sub = (list(f) for f in zip(*nodes))
+        nodes += [(rw, 0, 0, 0, 0)] * t + [node_field(nd, rw) for lv in r["levels"]
+                                           for nd in lv]
+    node_w, node_lo, node_args, node_sub, node_uns = (list(f) for f in zip(*nodes))
     half = 1 << (rw - 1)
     return {"rq_sh_bits": max(1, max(f["shift"] + [r["d"] for r in rows]).bit_length()),
             "rq_shift": f["shift"], "rq_neg": f["neg"], "rq_used": f["used"],
@@ -215,7 +217,7 @@ def stage_fields(d: dict, rows: list) -> dict:
             "rq_tlo": [r["tlo"] for r in rows], "rq_thi": [r["thi"] for r in rows],
             "rq_nb_bits": rw.bit_length(), "rq_nodes": len(node_w) // len(rows),
             "rq_node_bits": node_w, "rq_node_lo": node_lo, "rq_node_args": node_args,
-            "rq_node_sub": node_sub}
+            "rq_node_sub": node_sub, "rq_node_uns": node_uns}
 
 
 def stage_resources(p, d: dict):
