@@ -54,7 +54,7 @@ def test_layout_examples():
 def test_tree_ranges_hold_every_sum():
     """Random terms (ranges, signs, trailing zeros): every node's stored value (its
     subtree's sum, negated when its first slot is negative) lies in its range and fits its
-    bits; below ``low`` at most one operand of an add3 node is nonzero, and it is added."""
+    bits (unsigned when the range is never negative); below ``low`` at most one operand of an add3 node is nonzero, and it is added."""
     rng = np.random.default_rng(5)
     for case in range(200):
         t_max, arity = int(rng.integers(1, 14)), int(rng.choice([2, 3]))
@@ -84,7 +84,10 @@ def test_tree_ranges_hold_every_sum():
                 v = sum(vals[j] for j in range(nd["first"], nd["last"] + 1) if j in vals)
                 v = -v if nd["neg"] else v
                 assert nd["lo"] <= v.min() and v.max() <= nd["hi"], case
-                assert at.signed_bits(v.min(), v.max()) <= nd["bits"]
+                if nd["uns"]:  # never negative: unsigned bits, zero-extended
+                    assert 0 <= v.min() and v.max() < 1 << nd["bits"]
+                else:
+                    assert at.signed_bits(v.min(), v.max()) <= nd["bits"]
                 if nd["args"] == 3:
                     ops = [sum(vals[j] for j in range(c["first"], c["last"] + 1) if j in vals)
                            * (-1 if c["neg"] != nd["neg"] else 1) for c in nd["subs"]]
