@@ -54,7 +54,8 @@ def test_layout_examples():
 def test_tree_ranges_hold_every_sum():
     """Random terms (ranges, signs, trailing zeros): every node's stored value (its
     subtree's sum, negated when its first slot is negative) lies in its range and fits its
-    bits (unsigned when the range is never negative); below ``low`` at most one operand of an add3 node is nonzero, and it is added."""
+    bits (unsigned when the range is never negative); below ``low`` at most one operand of
+    an add3 node is nonzero, and it is added."""
     rng = np.random.default_rng(5)
     for case in range(200):
         t_max, arity = int(rng.integers(1, 14)), int(rng.choice([2, 3]))
