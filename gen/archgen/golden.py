@@ -192,7 +192,8 @@ def step_apply(step: ops.Step, x: np.ndarray) -> np.ndarray:
     if f == "leakyrelu":
         return np.where(x < 0.0, x * c[0], x)
     if f == "sigmoid":
-        return 1.0 / (1.0 + np.exp(-x))
+        with np.errstate(over="ignore"):  # exp(-x) = inf for x < -709: the result is 0
+            return 1.0 / (1.0 + np.exp(-x))
     if f == "tanh":
         return np.tanh(x)
     if f == "hardsigmoid":
