@@ -139,8 +139,10 @@ def test_program_equals_golden(wk, xk, zx, cse, levels):
             assert src < 9 or (levels == 2 and src < 9 + j and max(pairs[src - 9][::2][:2]) < 9)
         assert min(sa, sb) == 0
         assert not (neg and sa > sb)  # a difference subtracts its shifted operand
-    assert cmvm.pair_levels(pairs, 9) == (0 if not cse else levels if wk in ("i6", "i8")
-                                          else cmvm.pair_levels(pairs, 9))
+    # never more pair levels than asked for; the wide weights share enough to use them all
+    assert cmvm.pair_levels(pairs, 9) <= (levels if cse else 0)
+    if cse and wk in ("i6", "i8"):
+        assert cmvm.pair_levels(pairs, 9) == levels
     if cse:  # the orientation had some to turn (6-bit weights have both kinds)
         turned = [t for t in cmvm.cse(cmvm.csd_program(op.weight), 9)[0] if t[4] and t[1] > t[3]]
         assert turned or wk != "i6"
