@@ -1,11 +1,17 @@
 """The ``weight_memory`` option (auto | bram | lutram | logic): where the weight ROMs of the
 mvu, vvu and synapse units go.  One decision in Python (the unit's derive()["weight_mem"])
 feeds the RTL (the cells' WEIGHT_MEM parameter and the ROM's attributes), the HLS kernel
-(BIND_STORAGE impl) and the estimate; ``auto`` keeps yosys's own placement by size."""
+(BIND_STORAGE impl) and the estimate.  ``auto`` is yosys's own placement by size, then
+the part's spare block RAM for the ROMs that save the most LUTs (passes/place_weights)."""
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import logging
+import re
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -24,6 +30,12 @@ from archgen.errors import ConfigError, InternalError
 from archgen.estimate import estimate, get_part
 from archgen.estimate.memory import rom_kind, weight_placement
 from archgen.units import mvu, synapse, unit_of, vvu
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "bench"))
+import perf_sim  # noqa: E402
+
+# the module (archgen.passes exports its function under the same name)
+place_weights = importlib.import_module("archgen.passes.place_weights")
 
 PLACEMENTS = ("bram", "lutram", "logic")
 
@@ -78,7 +90,7 @@ def test_lowering_passes_the_option_to_the_units():
     assert mems.pop(units[0].name) == "bram" and set(mems.values()) == {"lutram"}
 
 
-# -- auto: today's placement, now explicit -----------------------------------------------------
+# -- auto: by size, then the part's spare block RAM ---------------------------------------------
 
 @pytest.mark.parametrize("depth,bits", [(16, 512), (32, 512), (256, 32), (512, 16), (512, 17),
                                         (4096, 2), (4096, 3), (2048, 16)])
@@ -88,28 +100,112 @@ def test_auto_is_yosys_placement_by_size(depth, bits):
         assert weight_placement(mem, depth, bits) == mem
 
 
-# the estimate's totals on xc7z020 before the option existed (commit a6ac8de), default folding
-BEFORE = {"cnn_w4a4": {"LUT": 3780, "FF": 1922, "CARRY4": 358, "DSP": 3, "BRAM18": 1},
-          "mlp_w6a6": {"LUT": 2445, "FF": 1290, "CARRY4": 183, "DSP": 6, "BRAM18": 1},
-          "cnn_qdq_int8": {"LUT": 3991, "FF": 2054, "CARRY4": 824, "DSP": 14, "BRAM18": 4}}
+# the estimate's totals on xc7z020 with every ROM placed by size (auto before place_weights;
+# the same since commit a6ac8de), default folding
+BY_SIZE = {"cnn_w4a4": {"LUT": 3780, "FF": 1922, "CARRY4": 358, "DSP": 3, "BRAM18": 1},
+           "mlp_w6a6": {"LUT": 2445, "FF": 1290, "CARRY4": 183, "DSP": 6, "BRAM18": 1},
+           "cnn_qdq_int8": {"LUT": 3991, "FF": 2054, "CARRY4": 824, "DSP": 14, "BRAM18": 4}}
+XC7Z020 = get_part("xc7z020")
 
 
-@pytest.mark.parametrize("name", list(BEFORE))
-def test_auto_keeps_the_estimate_and_writes_the_placement_into_the_rtl(name):
+def _roms(hw):
+    return [ly for ly in hw.layers if isinstance(ly.node.op, place_weights.ROMS)]
+
+
+def _moved(hw):
+    """The ROM layers in block RAM that their size alone puts in logic."""
+    return [ly.node.name for ly in _roms(hw) if ly.hw["weight_mem"] == "bram"
+            and rom_kind(ly.hw["weight_words"], ly.hw["weight_word_bits"]) == "logic"]
+
+
+def _bram36(cost):
+    return cost.BRAM36 + cost.BRAM18 / 2
+
+
+@pytest.mark.parametrize("name", list(BY_SIZE))
+def test_auto_moves_to_block_ram_only_the_roms_that_save_luts(name):
     hw = plan(archgen.load(fixture_path(name), config_from_dict({})).graph)
-    total = estimate(hw, get_part("xc7z020")).to_json()["total"]
-    assert {k: round(total[k]) for k in BEFORE[name]} == BEFORE[name]
-    assert total["BRAM36"] == 0
-    seen = 0
-    for ly in hw.layers:
-        if not isinstance(ly.node.op, (mvu.Params, vvu.Params)):
-            continue
-        d = ly.hw
-        assert d["weight_mem"] == rom_kind(d["weight_words"], d["weight_word_bits"])
-        text = verilog.layer_files("l", ly.node.op, ly.ins, ly.outs)["l.v"]
+    moved = []
+    for ly in _roms(hw):
+        d, op = ly.hw, ly.node.op
+        by_size = rom_kind(d["weight_words"], d["weight_word_bits"])
+        assert d["weight_mem"] == {"auto": by_size, "bram": "bram"}[op.weight_mem]
+        text = verilog.layer_files("l", op, ly.ins, ly.outs)["l.v"]
         assert f'.WEIGHT_MEM("{d["weight_mem"]}")' in text
-        seen += 1
-    assert seen >= 2
+        if d["weight_mem"] != by_size:
+            moved.append(ly.node.name)
+            logic = resources(dataclasses.replace(op, weight_mem="logic"), ly.ins, ly.outs)
+            bram = resources(op, ly.ins, ly.outs)
+            blocks = _bram36(bram) - _bram36(logic)
+            assert blocks > 0 and logic.LUT - bram.LUT >= place_weights.MIN_SAVING * blocks
+    assert moved  # each of these models has a small first-layer ROM worth a block
+    # pinned where size puts them, the moved ROMs give back the by-size estimate
+    pinned = config_from_dict({"layers": {n: {"weight_memory": "logic"} for n in moved}})
+    by_size = estimate(plan(archgen.load(fixture_path(name), pinned).graph), XC7Z020).total
+    assert {k: round(getattr(by_size, k)) for k in BY_SIZE[name]} == BY_SIZE[name]
+    total = estimate(hw, XC7Z020).total
+    assert total.LUT < by_size.LUT and _bram36(total) > _bram36(by_size)
+
+
+@pytest.fixture(scope="module")
+def cnv_model(tmp_path_factory):
+    """load(**options) of the CNV benchmark designs (bench/perf_sim.py: xc7z020 at 100 MHz,
+    BNN-PYNQ's frame rates, the committed FIFO depths)."""
+    import onnx
+    from models import cnv
+
+    folder = tmp_path_factory.mktemp("cnv")
+
+    def load(wbits, **options):
+        path = folder / f"cnv_w{wbits}a{wbits}.onnx"
+        if not path.exists():
+            onnx.save(cnv(wbits, wbits), path)
+        name = f"cnv-w{wbits}a{wbits}"
+        fps = next(f for w, _, f in perf_sim.CNV_CASES if w == wbits)
+        return archgen.load(path, target_fps=fps, fifo_depths=perf_sim.cnv_fifos()[name],
+                            **perf_sim.CNV_OPTIONS, **options)
+
+    return load
+
+
+def test_cnv_w1a1_spends_spare_block_ram_most_luts_saved_first(cnv_model, caplog):
+    with caplog.at_level(logging.INFO, logger="archgen.passes"):
+        hw = plan(cnv_model(1).graph)
+    ratios = [float(m) for m in re.findall(r"weight ROM in block RAM \((\d+) LUT saved",
+                                           caplog.text)]
+    assert len(ratios) == 3 and ratios == sorted(ratios, reverse=True)
+    moved = set(_moved(hw))
+    assert moved == {"Conv_11", "Conv_15", "Gemm_37"}
+    by_size = plan(cnv_model(1, layers={n: {"weight_memory": "logic"} for n in moved}).graph)
+    est, est_by_size = estimate(hw, XC7Z020).total, estimate(by_size, XC7Z020).total
+    assert est_by_size.LUT - est.LUT > 6000  # BNN-PYNQ's 26,072 LUT needs about that
+    assert _bram36(est) <= place_weights.FILL * XC7Z020.BRAM36
+    # a layer placed in the config stays there; the others still move
+    kept = plan(cnv_model(1, layers={"Gemm_37": {"weight_memory": "logic"}}).graph)
+    assert {ly.node.name: ly.hw["weight_mem"] for ly in _roms(kept)
+            if ly.node.name in moved} == {"Gemm_37": "logic", "Conv_11": "bram", "Conv_15": "bram"}
+    # and a global placement is taken as is
+    everywhere = plan(cnv_model(1, weight_memory="logic").graph)
+    assert {ly.hw["weight_mem"] for ly in _roms(everywhere)} == {"logic"}
+
+
+def test_cnv_w2a2_block_ram_budget_stops_the_move(cnv_model, monkeypatch):
+    """CNV-w2a2's Conv_11 would save LUTs too, but takes the design past 80% of the
+    xc7z020's block RAM: the pass leaves it; a larger share lets it move."""
+    hw = plan(cnv_model(2).graph)
+    assert not _moved(hw) and any(ly.hw["weight_mem"] == "logic" for ly in _roms(hw))
+    monkeypatch.setattr(place_weights, "FILL", 1.0)
+    hw = plan(cnv_model(2).graph)
+    assert _moved(hw) == ["Conv_11"]
+    assert _bram36(estimate(hw, XC7Z020).total) > 0.8 * XC7Z020.BRAM36
+
+
+def test_part_outside_the_table_keeps_the_placement_by_size():
+    """The HLS backend takes any part; the estimate has no block RAM figures for it."""
+    g = archgen.load(fixture_path("mlp_w2a2"), part="xcu50-fsvh2104-2-e").graph
+    for n in g.nodes:
+        if isinstance(n.op, place_weights.ROMS):
+            assert n.op.weight_mem == "auto"
 
 
 def test_hls_header_binds_the_chosen_storage():

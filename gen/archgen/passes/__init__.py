@@ -19,6 +19,7 @@ from .fold_batchnorm import fold_batchnorm
 from .fuse_requant import fuse_requant
 from .infer_precision import infer_precision
 from .lower import lower
+from .place_weights import place_weights
 
 log = logging.getLogger("archgen.passes")
 
@@ -32,6 +33,7 @@ PIPELINE = (
     fuse_requant,  # strategy latency: a cmvm's requantizer into its own pipeline (no DSP);
     #               no input register in a cmvm fed by a unit
     fold,  # PE/SIMD lanes of every unit (config, target fps, or streams)
+    place_weights,  # weight_memory auto: spare block RAM to the ROMs saving most LUTs
 )
 
 
