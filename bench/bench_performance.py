@@ -5,8 +5,10 @@ frame rates (FINN's case).  Prints one table; asserts nothing (numbers go to the
     .venv/bin/python bench/bench_performance.py [--synth] [--sim]
 
 Resources are archgen's analytic estimate (calibrated against yosys synth_xilinx, #7);
-with ``--synth`` the jet MLP also goes through yosys layer by layer (minutes), with
-``--sim`` through Verilator for its measured latency and interval.  Generation time is
+with ``--synth`` every design also goes through yosys layer by layer (about 30 minutes
+cold on 2 cores; cached by content after), with ``--sim`` the jet MLP's designs through
+Icarus for their measured latency and interval.  The last lines hold each target against
+the best figure there is (yosys, then simulation, then the estimate).  Generation time is
 import + passes + Verilog rendering (with the golden model's test vectors), best of 3;
 ``passes_s`` the import and passes alone (folding included), best of 3.  For the CNVs,
 the folding ``--target-fps`` chose is printed per layer (pe x simd), and their FIFOs are
@@ -34,6 +36,7 @@ sys.path.insert(0, str(ROOT / "gen"))
 sys.path.insert(0, str(ROOT / "bench"))
 
 import archgen  # noqa: E402
+from archgen.estimate.memory import rom_kind  # noqa: E402
 from archgen.estimate.model import estimate  # noqa: E402
 from archgen.estimate.parts import get_part  # noqa: E402
 from models import cnv  # noqa: E402
@@ -83,41 +86,84 @@ def row(name, model, part, extra=None) -> dict:
     return out
 
 
+def measured(model, synth: bool, sim_x=None) -> dict:
+    """yosys totals (``yosys_*``: every layer synthesized, cached by content) and, given
+    inputs, the Icarus-measured latency and interval (``sim_*``) of a model's design."""
+    from archgen.project import write_project
+
+    out = {}
+    if not synth and sim_x is None:
+        return out
+    with tempfile.TemporaryDirectory(prefix="bench-perf-") as d:
+        write_project(model, Path(d) / "p", backends=("verilog",))
+        if synth:
+            from archgen.estimate.report import report_project
+
+            syn = report_project(Path(d) / "p", synth=True)["synth"]["total"]
+            out.update({f"yosys_{k}": round(syn[k]) for k in ("LUT", "FF", "DSP")})
+            out["yosys_BRAM36"] = syn["BRAM36"] + syn["BRAM18"] / 2
+        if sim_x is not None:
+            from archgen.simulate import simulate_project
+
+            rep = simulate_project(Path(d) / "p", [sim_x], "icarus").report
+            out.update({"sim_latency": rep["latency_cycles"],
+                        "sim_interval": rep["interval_cycles"]})
+    return out
+
+
+# the issue's targets: (design row, quantity, at most); a quantity is taken from yosys or
+# simulation (``--synth``, ``--sim``) where measured, else from the estimate
+TARGETS = (
+    ("jet MLP, strategy latency, depth 5", "latency", 9),
+    ("jet MLP, strategy latency, depth 5", "interval", 1),
+    ("jet MLP, strategy latency, depth 5", "DSP", 0),
+    ("jet MLP, strategy latency, depth 5", "LUT", 32_000),
+    ("CNV-w2a2 at 2580 frames/s", "interval", 38_759),
+    ("CNV-w2a2 at 2580 frames/s", "LUT", 37_302),
+    ("CNV-w2a2 at 2580 frames/s", "BRAM36", 140),
+    ("CNV-w1a1 at 9150 frames/s", "interval", 10_929),  # 9,150 frames/s at 100 MHz
+    ("CNV-w1a1 at 9150 frames/s", "LUT", 26_072),
+)
+
+
+def verdicts(rows) -> list[str]:
+    by_name = {r["design"]: r for r in rows}
+    out = []
+    for design, key, limit in TARGETS:
+        r = by_name[design]
+        for src in ("yosys", "sim", "estimate"):
+            k = key if src == "estimate" else f"{src}_{key}"
+            if k in r:
+                value = r[k]
+                break
+        verdict = "met" if value <= limit else "NOT met"
+        out.append(f"{design}: {key} {value:,.1f} ({src}) <= {limit:,}: {verdict}")
+    return out
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--synth", action="store_true", help="yosys on the jet MLP (minutes)")
-    ap.add_argument("--sim", action="store_true", help="Verilator latency of the jet MLP")
+    ap.add_argument("--synth", action="store_true",
+                    help="yosys synth_xilinx on every design (about 30 min cold, cached)")
+    ap.add_argument("--sim", action="store_true",
+                    help="the jet MLP's latency and interval measured in Icarus (8 frames)")
     args = ap.parse_args()
     rows = []
+    jet_x = np.load(JET.with_suffix(".npz"))["x"][:8] if args.sim else None
 
     # -- jet tagging MLP, fully parallel (hls4ml: 6-bit QKeras on VU9P at 200 MHz) --------
     layers = fully_parallel(JET)
     jet = archgen.load(JET, layers=layers, part="xcvu9p", clock_mhz=200)
-    r = row("jet MLP 16-64-32-32-5 W6A6, fully parallel", jet, "xcvu9p",
-            {"gen_s": generation_time(JET, layers=layers)})
-    if args.synth or args.sim:
-        from archgen.project import write_project
-
-        d = Path(tempfile.mkdtemp(prefix="bench-jet-"))
-        write_project(jet, d / "p", backends=("verilog",))
-        if args.synth:
-            from archgen.estimate.report import report_project
-
-            syn = report_project(d / "p", synth=True)["synth"]["total"]
-            r.update({f"yosys_{k}": syn[k] for k in ("LUT", "FF", "DSP")})
-        if args.sim:
-            from archgen.simulate import simulate_project
-
-            x = np.load(JET.with_suffix(".npz"))["x"][:8]
-            rep = simulate_project(d / "p", [x], "verilator").report
-            r.update({"sim_latency": rep["latency_cycles"], "sim_interval": rep["interval_cycles"]})
-    rows.append(r)
+    rows.append(row("jet MLP 16-64-32-32-5 W6A6, fully parallel", jet, "xcvu9p",
+                    {"gen_s": generation_time(JET, layers=layers),
+                     **measured(jet, args.synth, jet_x)}))
     for depth in JET_DEPTHS:  # adder levels between registers (the logic-depth budget)
         lat = archgen.load(JET, strategy="latency", part="xcvu9p", clock_mhz=200,
                            latency_depth=depth)
         rows.append(row(f"jet MLP, strategy latency, depth {depth}", lat, "xcvu9p",
                         {"gen_s": generation_time(JET, strategy="latency",
-                                                  latency_depth=depth)}))
+                                                  latency_depth=depth),
+                         **measured(lat, args.synth, jet_x)}))
 
     # -- CNV (BNN-PYNQ on PYNQ-Z1 at 100 MHz) ----------------------------------------------
     for wbits, abits, fps in ((2, 2, 2580.0), (1, 1, 9150.0)):
@@ -129,15 +175,23 @@ def main():
                     "fifo_depths": cnv_fifos().get(f"cnv-w{wbits}a{abits}", {})}
             model = archgen.load(path, **opts)
             rows.append(row(f"CNV-w{wbits}a{abits} at {fps:g} frames/s", model, "xc7z020",
-                            {**generation_times(path, **opts), "folding": foldings(model)}))
-            # LUT traded for block RAM: the weight ROMs in logic that cost the most
-            # (w2a2: Conv_11's 144 x 1024 bits; w1a1: Conv_11's and Conv_15's 72 x 1024
-            # and 72 x 2048)
-            bram = ("Conv_11",) if wbits == 2 else ("Conv_11", "Conv_15")
+                            {**generation_times(path, **opts), "folding": foldings(model),
+                             **measured(model, args.synth)}))
+            # the weight ROMs' placement: auto spends the spare block RAM on the ROMs in
+            # logic that save the most LUTs (passes/place_weights: in w1a1 Conv_11, Conv_15
+            # and Gemm_37); the other row is the other side of that trade (w1a1: every ROM
+            # where its size puts it; w2a2: Conv_11's 144 x 1024 bits in block RAM too,
+            # past the pass's 80% of the part's block RAM)
+            moved = [ly.node.name for ly in model.hardware().layers
+                     if ly.hw.get("weight_mem") == "bram"
+                     and rom_kind(ly.hw["weight_words"], ly.hw["weight_word_bits"]) == "logic"]
+            other, mem, where = (moved, "logic", "by size") if moved else \
+                (["Conv_11"], "bram", "in block RAM")
             placed = archgen.load(path, **opts,
-                                  layers={n: {"weight_memory": "bram"} for n in bram})
-            rows.append(row(f"  the same, {' and '.join(bram)} weights in block RAM", placed,
-                            "xc7z020", {"gen_s": float("nan"), "folding": foldings(placed)}))
+                                  layers={n: {"weight_memory": mem} for n in other})
+            rows.append(row(f"  the same, {' and '.join(other)} weights {where}", placed,
+                            "xc7z020", {"gen_s": float("nan"), "folding": foldings(placed),
+                                        **measured(placed, args.synth)}))
 
     targets = {
         "jet": "target: latency <= 9 cycles, II 1, 0 DSP, LUT <= 32,000 (hls4ml 6-bit: 9 cycles, "
@@ -160,6 +214,8 @@ def main():
     print()
     for k, v in targets.items():
         print(f"{k}: {v}")
+    print()
+    print("\n".join(verdicts(rows)))
 
 
 if __name__ == "__main__":
