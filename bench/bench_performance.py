@@ -137,7 +137,8 @@ def verdicts(rows) -> list[str]:
                 value = r[k]
                 break
         verdict = "met" if value <= limit else "NOT met"
-        out.append(f"{design}: {key} {value:,.1f} ({src}) <= {limit:,}: {verdict}")
+        shown = f"{value:,.0f}" if float(value).is_integer() else f"{value:,.1f}"
+        out.append(f"{design}: {key} {shown} ({src}) <= {limit:,}: {verdict}")
     return out
 
 
