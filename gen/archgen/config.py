@@ -102,7 +102,8 @@ class Config:
     target_fps: float | None = None
     part: str = "xc7z020clg400-1"
     # where the weight ROMs of mvu/vvu/synapse layers go: auto (by size, as yosys would
-    # place them: estimate.memory.weight_placement) | bram | lutram | logic
+    # place them: estimate.memory.weight_placement; then passes/place_weights spends the
+    # part's spare block RAM on the ROMs saving most LUTs) | bram | lutram | logic
     weight_memory: str = "auto"
     # beats of FIFO in front of a layer input ("LAYER", or "LAYER:k" for input k; 0: none),
     # over the plan's own rules (backends/hardware.py); `generate --size-fifos` writes them

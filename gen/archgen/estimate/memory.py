@@ -95,7 +95,8 @@ def weight_placement(choice: str, depth: int, bits: int) -> str:
     ``choice`` is the ``weight_memory`` option.  "auto" decides by size, as yosys's
     memory_libmap does without an attribute (``rom_kind``): block RAM once the block RAMs
     the ROM needs cost less than its bits in logic (memory_libmap's cost: depth*bits/64,
-    so from about 8 Kbit on, unless the ROM is shallow and very wide), else "logic".  The
+    so from about 8 Kbit on, unless the ROM is shallow and very wide), else "logic"; the
+    ``place_weights`` pass later moves some of those to block RAM (as "bram").  The
     one decision feeds the RTL (the ``WEIGHT_MEM`` parameter of mvu.v, vvu.v and
     synapse.v, which sets the ROM's attributes), the HLS kernel (BIND_STORAGE impl) and
     the estimate (``rom_cost``), so the three agree.  Any other choice is taken as is."""
