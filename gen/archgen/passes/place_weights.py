@@ -25,8 +25,10 @@ import logging
 
 from ..config import Config
 from ..errors import ArchgenError
+from ..estimate.model import estimate
+from ..estimate.parts import get_part
 from ..ir.graph import Graph, Node
-from ..units import mvu, synapse, vvu
+from ..units import mvu, synapse, unit_of, vvu
 
 FILL = 0.8  # the share of the part's block RAM the design may take
 MIN_SAVING = 128  # LUTs a moved ROM must save per BRAM36 it takes
@@ -40,10 +42,7 @@ def _bram36(cost) -> float:
 
 
 def place_weights(graph: Graph, config: Config) -> Graph:
-    from ..backends.hardware import plan
-    from ..estimate.model import estimate
-    from ..estimate.parts import get_part
-    from ..units import unit_of
+    from ..backends.hardware import plan  # it imports passes.lower: not at module level
 
     if not any(isinstance(n.op, ROMS) and n.op.weight_mem == "auto" for n in graph.nodes):
         return graph
