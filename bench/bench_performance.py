@@ -80,7 +80,7 @@ def foldings(model) -> str:
 def row(name, model, part, extra=None) -> dict:
     est = estimate(model.hardware(), get_part(part))
     t = est.total
-    out = {"design": name, "LUT": t.LUT, "FF": t.FF, "DSP": t.DSP, "BRAM36": t.BRAM36 + t.BRAM18 / 2,
+    out = {"design": name, "LUT": t.LUT, "FF": t.FF, "DSP": t.DSP, "BRAM36": t.bram36,
            "interval": est.interval, "latency": est.latency, "bottleneck": est.bottleneck}
     out.update(extra or {})
     return out

@@ -118,10 +118,6 @@ def _moved(hw):
             and rom_kind(ly.hw["weight_words"], ly.hw["weight_word_bits"]) == "logic"]
 
 
-def _bram36(cost):
-    return cost.BRAM36 + cost.BRAM18 / 2
-
-
 @pytest.mark.parametrize("name", list(BY_SIZE))
 def test_auto_moves_to_block_ram_only_the_roms_that_save_luts(name):
     hw = plan(archgen.load(fixture_path(name), config_from_dict({})).graph)
@@ -136,7 +132,7 @@ def test_auto_moves_to_block_ram_only_the_roms_that_save_luts(name):
             moved.append(ly.node.name)
             logic = resources(dataclasses.replace(op, weight_mem="logic"), ly.ins, ly.outs)
             bram = resources(op, ly.ins, ly.outs)
-            blocks = _bram36(bram) - _bram36(logic)
+            blocks = bram.bram36 - logic.bram36
             assert blocks > 0 and logic.LUT - bram.LUT >= place_weights.MIN_SAVING * blocks
     assert moved  # each of these models has a small first-layer ROM worth a block
     # pinned where size puts them, the moved ROMs give back the by-size estimate
@@ -144,7 +140,7 @@ def test_auto_moves_to_block_ram_only_the_roms_that_save_luts(name):
     by_size = estimate(plan(archgen.load(fixture_path(name), pinned).graph), XC7Z020).total
     assert {k: round(getattr(by_size, k)) for k in BY_SIZE[name]} == BY_SIZE[name]
     total = estimate(hw, XC7Z020).total
-    assert total.LUT < by_size.LUT and _bram36(total) > _bram36(by_size)
+    assert total.LUT < by_size.LUT and total.bram36 > by_size.bram36
 
 
 @pytest.fixture(scope="module")
@@ -179,7 +175,7 @@ def test_cnv_w1a1_spends_spare_block_ram_most_luts_saved_first(cnv_model, caplog
     by_size = plan(cnv_model(1, layers={n: {"weight_memory": "logic"} for n in moved}).graph)
     est, est_by_size = estimate(hw, XC7Z020).total, estimate(by_size, XC7Z020).total
     assert est_by_size.LUT - est.LUT > 6000  # BNN-PYNQ's 26,072 LUT needs about that
-    assert _bram36(est) <= place_weights.FILL * XC7Z020.BRAM36
+    assert est.bram36 <= place_weights.FILL * XC7Z020.BRAM36
     # a layer placed in the config stays there; the others still move
     kept = plan(cnv_model(1, layers={"Gemm_37": {"weight_memory": "logic"}}).graph)
     assert {ly.node.name: ly.hw["weight_mem"] for ly in _roms(kept)
@@ -197,7 +193,7 @@ def test_cnv_w2a2_block_ram_budget_stops_the_move(cnv_model, monkeypatch):
     monkeypatch.setattr(place_weights, "FILL", 1.0)
     hw = plan(cnv_model(2).graph)
     assert _moved(hw) == ["Conv_11"]
-    assert _bram36(estimate(hw, XC7Z020).total) > 0.8 * XC7Z020.BRAM36
+    assert estimate(hw, XC7Z020).total.bram36 > 0.8 * XC7Z020.BRAM36
 
 
 def test_part_outside_the_table_keeps_the_placement_by_size():

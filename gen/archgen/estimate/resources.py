@@ -27,6 +27,11 @@ class Cost:
 
     __rmul__ = __mul__
 
+    @property
+    def bram36(self) -> float:
+        """Block RAM in BRAM36 units (a BRAM18 is half of one)."""
+        return self.BRAM36 + self.BRAM18 / 2
+
     def rounded(self) -> dict:
         return {k: int(round(getattr(self, k))) for k in KEYS}
 

@@ -77,7 +77,7 @@ def objective(cost, part: Part) -> float:
     """The folding objective: the sum over LUT, FF, BRAM36 (a BRAM18 half of one) and DSP
     of the amount over the part's capacity of that kind."""
     return (cost.LUT / part.LUT + cost.FF / part.FF + cost.DSP / part.DSP
-            + (cost.BRAM36 + cost.BRAM18 / 2) / part.BRAM36)
+            + cost.bram36 / part.BRAM36)
 
 
 class _Layer:

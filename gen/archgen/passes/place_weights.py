@@ -37,10 +37,6 @@ log = logging.getLogger("archgen.passes")
 ROMS = (mvu.Params, vvu.Params, synapse.Params)  # the units with a weight ROM
 
 
-def _bram36(cost) -> float:
-    return cost.BRAM36 + cost.BRAM18 / 2
-
-
 def place_weights(graph: Graph, config: Config) -> Graph:
     from ..backends.hardware import plan  # it imports passes.lower: not at module level
 
@@ -52,7 +48,7 @@ def place_weights(graph: Graph, config: Config) -> Graph:
     except ArchgenError as e:  # a part without figures, or a graph with no hardware form
         log.info("place_weights: weight ROMs placed by size (%s)", e)
         return graph
-    used = _bram36(estimate(hw, part).total)
+    used = estimate(hw, part).total.bram36
     moves = []
     for ly in hw.layers:
         op = ly.node.op
@@ -63,7 +59,7 @@ def place_weights(graph: Graph, config: Config) -> Graph:
         bram = dataclasses.replace(op, weight_mem="bram")
         d = unit.derive(bram, list(ly.ins), list(ly.outs))
         logic_cost, bram_cost = unit.resources(op, ly.hw, part), unit.resources(bram, d, part)
-        blocks = _bram36(bram_cost) - _bram36(logic_cost)
+        blocks = bram_cost.bram36 - logic_cost.bram36
         saved = logic_cost.LUT - bram_cost.LUT
         if blocks > 0 and saved >= MIN_SAVING * blocks:
             moves.append((saved / blocks, blocks, ly.node.name, bram))
