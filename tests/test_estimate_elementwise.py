@@ -32,11 +32,16 @@ S4, S8, S16, U6, U8 = Q(4, True), Q(8, True), Q(16, True), Q(6, False), Q(8, Fal
 # -- layers of any configuration ----------------------------------------------------------
 
 def thresholds_layer(c=16, steps=7, pe=1, xq=S8, shared=False, negate=False,
-                     out_bits=None, frames=4, seed=0):
-    """Per-channel (or shared) ascending thresholds drawn over the input range."""
+                     out_bits=None, frames=4, seed=0, shifted=0):
+    """Per-channel (or shared) ascending thresholds drawn over the input range; with
+    ``shifted``, one row over that many codes shifted per channel by a multiple of 8 (a
+    quantizer's steps after a per-channel bias: the deformable fixtures' mask)."""
     rng = np.random.default_rng(seed)
     rows = 1 if shared else c
     T = np.sort(rng.integers(xq.lo, xq.hi + 1, size=(rows, steps)), axis=1)
+    if shifted:
+        row = np.sort(rng.choice(np.arange(-shifted // 2, shifted // 2), steps, replace=False))
+        T = row + 8 * rng.integers(-shifted // 16, shifted // 16, size=(rows, 1))
     neg = rng.integers(0, 2, size=c).astype(bool) if negate else np.zeros(c, bool)
     yq = Q(out_bits or max(1, math.ceil(math.log2(steps + 1))), False)
     op = thresholds.Params(T, neg, 0, yq, 1, pe=pe)
@@ -119,6 +124,11 @@ GRID = [
     ("thresholds", dict(c=64, steps=15, xq=Q(12, True), pe=2)),  # logic ROM, > 600 LUTs
     ("thresholds", dict(c=1024, steps=3, frames=1)),  # the table in a RAMB36
     ("thresholds", dict(c=16, steps=7, xq=Q(16, True), shared=True)),  # constant compares
+    # steps of one shape, shifted per channel, on a 16-bit input: one word read as
+    # constants (PE = C; over 4 times yosys's LUTs when every compare was counted whole), and
+    # a 9-word ROM with few distinct columns (PE 1)
+    ("thresholds", dict(c=4, steps=31, xq=Q(16, True), pe=4, shifted=2048)),
+    ("thresholds", dict(c=9, steps=63, xq=Q(16, True), shifted=4096)),
     ("requant", dict(c=16)),  # 16x12 product on one DSP, per-channel constants
     ("requant", dict(c=16, pe=4, shared=True)),  # four DSPs
     ("requant", dict(c=8, xq=Q(4, True), mult_bits=4, shift=2, yq=Q(4, False))),  # LUT product
@@ -128,6 +138,7 @@ GRID = [
     ("argmax", dict(n=16, pe=4, k=3)),  # sorted beat lanes merged into a top-3 list
 ]
 SLOW_GRID = [
+    ("thresholds", dict(c=9, steps=63, xq=Q(16, True), pe=9, shifted=4096)),  # deform's mask
     ("thresholds", dict(c=16, steps=31)),
     ("thresholds", dict(c=16, steps=1)),
     ("thresholds", dict(c=16, steps=7, xq=Q(16, True))),

@@ -190,12 +190,14 @@ def derive(p: Params, ins, outs) -> dict:
                                                   max(T.max(), xhi.max())))
     shared = T.shape[0] == 1
     groups = 1 if shared else c // p.pe
-    word_bits = (1 if shared else p.pe) * T.shape[1] * cmp_bits
+    rows = 1 if shared else p.pe
+    word_bits = rows * T.shape[1] * cmp_bits
     return {"in_lanes": [p.pe], "out_lanes": [p.pe], "channels": c, "shared": shared,
             "groups": groups, "frame_beats": beats, "cycles": beats,
             "pipeline_cycles": STAGES, "cmp_bits": cmp_bits, "steps": T.shape[1],
             "comparators": p.pe * T.shape[1], "out_bits": y.quant.bits,
-            "word_bits": word_bits, "threshold_bits": groups * word_bits}
+            "word_bits": word_bits, "threshold_bits": groups * word_bits,
+            "compare_terms": _compare_terms(T, rows, cmp_bits)}
 
 
 def context(p: Params, ins, outs) -> dict:
@@ -215,30 +217,74 @@ def resources(p: Params, d: dict, part):
     """LUT, FF, DSP, BRAM and carry cells of this layer after yosys synth_xilinx.
 
     yosys maps every ``x' >= T[k]`` with cmp2lcu before the table is known constant: a
-    carry-chain position per 3 bits (a LUT each for its propagate and generate), a
-    CARRY4 per 4 positions.  A shared row is constant: each position's LUTs see 3 bits
-    of x' and merge between thresholds (at most 8 distinct of each).  A per-channel
-    table is a ROM (``memory.rom``: logic or block RAM) read into a register; in logic,
-    yosys keeps one LUT and read flip-flop per distinct non-constant bit column (a
-    column: one bit of one threshold over the groups; opt_merge joins equal ones, a
-    constant one is a constant), counted from the table (``_live_columns``).  The
-    thermometer-to-code select ORs, per output bit, the (steps+1)/2 edges setting it."""
+    carry-chain position per 3 bits from the top (its propagate and generate, a LUT
+    each), a CARRY4 per 4 positions.  Once the table is read, a position's two LUTs
+    are functions of 3 bits of x' and of the table's bits there, and every compare of
+    the lane with the same bits there shares them: the LUTs follow the distinct
+    (lane, position, table bits) terms of the table (``_compare_terms``), not the
+    comparator count.  A per-channel table is a ROM (``memory.rom``: logic or block
+    RAM) read into a register; in logic, yosys keeps one LUT and read flip-flop per
+    distinct non-constant bit column (a column: one bit of one threshold over the
+    groups; opt_merge joins equal ones, a constant one is a constant), counted from the
+    table (``_live_columns``).  The thermometer-to-code select ORs, per output bit, the
+    (steps+1)/2 edges setting it."""
     from ..estimate import primitives as pr
     from ..estimate.resources import Cost
 
     pe, steps, w = p.pe, d["steps"], d["cmp_bits"]
     pos = -(-w // 3)  # carry-chain positions of one compare
-    per_cmp = 2 * pos * (min(steps, 8) / steps if d["shared"] else 1.0)
-    lane = Cost(LUT=steps * per_cmp + _code_luts(steps, d["out_bits"]),
-                FF=w + steps + d["out_bits"], CARRY4=steps * -(-pos // 4))
+    const, live = d["compare_terms"]
+    compares = (CONST_TERM_LUTS * const + LIVE_TERM_LUTS * live) * (pe if d["shared"] else 1)
+    lane = Cost(LUT=_code_luts(steps, d["out_bits"]), FF=w + steps + d["out_bits"],
+                CARRY4=steps * -(-pos // 4))
     if not d["shared"] and bool(np.any(p.negate)):
         lane = lane + pr.adder(w) + Cost(LUT=w / 2)  # -x and the select of x or -x
-    out = lane * pe + stream_control(d["frame_beats"], d["groups"], STAGES)
+    out = lane * pe + Cost(LUT=compares) + stream_control(d["frame_beats"], d["groups"], STAGES)
     if not d["shared"]:  # the table, and its read and group logic (measured: 12 LUTs)
         out = out + _rom(p, d) + Cost(LUT=12)
         if bool(np.any(p.negate)):
             out = out + pr.mux(d["groups"], pe)  # the negate bits of the group
     return out
+
+
+# LUTs per distinct compare term (``_compare_terms``), measured against yosys on the
+# fixtures' and the estimate tests' thresholds layers (bench/bench_calibration.py): a
+# term of constant bits is its propagate and generate LUTs; one reading table columns
+# costs a quarter more (ABC duplicates some of its inputs' shared logic)
+CONST_TERM_LUTS = 2.0
+LIVE_TERM_LUTS = 2.5
+
+
+def _compare_terms(T: np.ndarray, rows: int, w: int) -> tuple[int, int]:
+    """(constant, table-reading) distinct compare terms of the ``rows`` lanes of table
+    ``T`` (word g: rows g*rows .. g*rows+rows-1): a term is one carry-chain position
+    (3 bits, counted from the top as cmp2lcu does) of one lane, by the table's bit
+    columns there (a column: one bit of one threshold over the words; constant, or
+    equal to another)."""
+    return _terms(np.ascontiguousarray(T, np.int64).tobytes(), T.shape[0] // rows, rows,
+                  T.shape[1], w)
+
+
+@functools.lru_cache(maxsize=512)
+def _terms(table: bytes, groups: int, rows: int, steps: int, w: int) -> tuple[int, int]:
+    """(memoized: folding asks once per lane count of a layer)"""
+    a = np.frombuffer(table, np.int64).reshape(groups, rows, steps) & ((1 << w) - 1)
+    bits = ((a[..., None] >> np.arange(w)) & 1).astype(np.uint8)  # word, lane, k, bit
+    const = bits.all(axis=0) | ~bits.any(axis=0)  # lane, k, bit
+    cols = np.packbits(bits, axis=0).reshape(-1, rows * steps * w).T
+    ids = np.unique(cols, axis=0, return_inverse=True)[1].reshape(rows, steps, w)
+    pad = -w % 3  # the lowest position has the bits left over: pad below with a constant
+    ids = np.concatenate([np.full((rows, steps, pad), -1), ids], axis=2)
+    const = np.concatenate([np.ones((rows, steps, pad), bool), const], axis=2)
+    pos = ids.shape[2] // 3
+    lane = np.broadcast_to(np.arange(rows)[:, None, None], (rows, steps, pos))
+    at = np.broadcast_to(np.arange(pos)[None, None, :], (rows, steps, pos))
+    keys = np.concatenate([lane[..., None], at[..., None], ids.reshape(rows, steps, pos, 3)],
+                          axis=3).reshape(-1, 5)
+    fixed = const.reshape(rows, steps, pos, 3).all(axis=3).reshape(-1)
+    uniq, first = np.unique(keys, axis=0, return_index=True)
+    n_const = int(fixed[first].sum())
+    return n_const, len(uniq) - n_const
 
 
 def _rom(p: Params, d: dict):
