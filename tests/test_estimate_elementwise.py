@@ -94,7 +94,7 @@ def estimate_of(op, ins, outs, part=XC7) -> Cost:
     return unit_of(op).resources(op, unit_of(op).derive(op, ins, outs), part)
 
 
-def synthesize(op, ins, outs, name="layer") -> dict:
+def synthesize(op, ins, outs, name="layer", family="xc7") -> dict:
     """yosys's counts (resources.json keys) of the layer module, cached by content."""
     files = verilog.layer_files(name, op, ins, outs)
     with tempfile.TemporaryDirectory(prefix="archgen-est-") as tmp:
@@ -104,7 +104,7 @@ def synthesize(op, ins, outs, name="layer") -> dict:
         srcs = (d / f"{name}.v", *(resource_dir("hw") / "rtl" / c for c in unit_of(op).CELLS))
         data = tuple(d / f for f in files if f.endswith(".mem"))
         job = Job(name, name, srcs, data)
-        cells = run_job(job, "xc7", yosys_version(), cache_root() / "synth")
+        cells = run_job(job, family, yosys_version(), cache_root() / "synth")
     return counts(cells)
 
 
@@ -166,6 +166,22 @@ def _check(unit, kw):
 @pytest.mark.parametrize("unit,kw", GRID, ids=[f"{u}-{i}" for i, (u, _) in enumerate(GRID)])
 def test_estimate_matches_yosys(unit, kw):
     _check(unit, kw)
+
+
+# on UltraScale+ yosys packs no register into a DSP48E2 (``Part.dsp_packs``): x1 and the
+# product register, and per channel group the constants' registers, stay in fabric
+ULTRASCALE = [("requant", dict(c=16)), ("requant", dict(c=16, pe=4, shared=True))]
+
+
+@pytest.mark.parametrize("unit,kw", ULTRASCALE, ids=["requant-c16", "requant-pe4-shared"])
+def test_estimate_matches_yosys_on_ultrascale(unit, kw):
+    if shutil.which("yosys") is None:
+        pytest.skip("yosys not on PATH")
+    xcup = get_part("xcvu9p")
+    op, ins, outs = BUILD[unit](**kw)
+    est, syn = estimate_of(op, ins, outs, xcup), synthesize(op, ins, outs, family=xcup.family)
+    assert close(est, syn) == []
+    assert abs(est.FF - syn["FF"]) <= 0.25 * syn["FF"], (est, syn)
 
 
 @pytest.mark.slow

@@ -79,7 +79,7 @@ def layer(kind: str, args):
     return test_cell_vvu.layer(*args)
 
 
-def synthesize(op, ins, outs, rom_bits: int) -> dict:
+def synthesize(op, ins, outs, rom_bits: int, family: str = PART.family) -> dict:
     """Yosys's counts (resources.json keys) for the layer module, cached by content."""
     if shutil.which("yosys") is None:
         pytest.skip("yosys not found (Debian: apt-get install yosys)")
@@ -90,19 +90,19 @@ def synthesize(op, ins, outs, rom_bits: int) -> dict:
             (Path(tmp) / name).write_text(text)
         srcs = (Path(tmp) / "l.v", *rtl(*unit.CELLS))
         data = tuple(Path(tmp) / f for f in files if f.endswith(".mem"))
-        cells = run_job(Job("l", "l", srcs, data), PART.family, yosys_version(),
+        cells = run_job(Job("l", "l", srcs, data), family, yosys_version(),
                         cache_root() / "synth")
     return counts(cells)
 
 
-def check(kind: str, args, rom_file: bool = False):
+def check(kind: str, args, rom_file: bool = False, part=PART):
     op, ins, outs = layer(kind, args)
     unit = mvu if kind == "mvu" else vvu
     rom_bits = 0 if rom_file else verilog.ROM_BITS
     if rom_file:
         assert any(f.endswith(".mem") for f in verilog.layer_files("l", op, ins, outs, 0))
-    y = synthesize(op, ins, outs, rom_bits)
-    e = unit.resources(op, unit.derive(op, ins, outs), PART).rounded()
+    y = synthesize(op, ins, outs, rom_bits, part.family)
+    e = unit.resources(op, unit.derive(op, ins, outs), part).rounded()
     for k in ("DSP", "BRAM18", "BRAM36"):
         assert e[k] == y[k], f"{k}: estimate {e} yosys {y}"
     assert abs(e["LUT"] - y["LUT"]) <= max(30, 0.25 * y["LUT"]), f"LUT: estimate {e} yosys {y}"
@@ -114,6 +114,19 @@ def check(kind: str, args, rom_file: bool = False):
 @pytest.mark.parametrize("name", list(MVU))
 def test_mvu_estimate_matches_yosys(name):
     check("mvu", MVU[name])
+
+
+# on UltraScale+ (xcup) yosys packs nothing into a DSP48E2 (``Part.dsp_packs``): the
+# operand and product registers and the tree's first adders stay in fabric
+ULTRASCALE = [("mvu", MVU["pe4simd8-i8i8"]), ("mvu", MVU["pe2simd4-i5i4"]),
+              ("vvu", SLOW_VVU["pe4-i8i8"])]
+
+
+@pytest.mark.synth
+@pytest.mark.parametrize("kind,args", ULTRASCALE, ids=["mvu-pe4simd8-i8i8", "mvu-pe2simd4-i5i4",
+                                                       "vvu-pe4-i8i8"])
+def test_estimate_matches_yosys_on_ultrascale(kind, args):
+    check(kind, args, part=get_part("xcvu9p"))
 
 
 @pytest.mark.synth

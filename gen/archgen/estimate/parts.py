@@ -31,6 +31,16 @@ class Part:
         return {k: getattr(self, k) for k in ("LUT", "FF", "DSP", "BRAM36", "BRAM18", "CARRY4")}
 
     @property
+    def dsp_packs(self) -> bool:
+        """Whether yosys packs a one-slice product's operand and product registers and an
+        adder after it into the DSP (``xilinx_dsp``): on 7-series DSP48E1s it does; on
+        UltraScale+ DSP48E2s yosys 0.23 leaves the matrix-vector units' registers and
+        first tree adders in fabric (measured: an 8 x 16 fully parallel 6-bit layer has
+        1,177 flip-flops on xc7, 3,641 on xcup; the requantizer keeps its bias add and
+        output register in the slice, the rest in fabric)."""
+        return self.family == "xc7"
+
+    @property
     def dsp_widths(self) -> tuple[int, int]:
         """Signed multiplier operand widths of one DSP slice (DSP48E1 25x18, DSP48E2 27x18)."""
         return (27, 18) if self.family == "xcup" else (25, 18)

@@ -213,8 +213,9 @@ def resources(p: Params, d: dict, part):
     p0 = min(pw, acc)
     # a one-slice DSP product takes the operand and product registers into its own
     # (AREG/MREG): x1 and the product registers vanish (a product over several slices
-    # uses the post-adders for itself and keeps its registers in fabric)
-    dsp = prod.DSP == 1
+    # uses the post-adders for itself and keeps its registers in fabric; so does every
+    # product where yosys packs nothing into the slice, ``part.dsp_packs``)
+    dsp = prod.DSP == 1 and part.dsp_packs
     # (over several slices, the low (B width - 1)-bit pieces stay in fabric registers)
     kept = (part.dsp_widths[1] - 1) * (prod.DSP - 1) if prod.DSP > 1 else p0
     if not d["binary"]:

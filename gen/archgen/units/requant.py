@@ -142,7 +142,8 @@ def resources(p: Params, d: dict, part):
     """LUT, FF, DSP, BRAM and carry cells of this layer after yosys synth_xilinx.
 
     Per lane the product x*M goes to DSP slices when yosys's rule allows (the stage
-    registers and the bias add fold into a single slice; a product tiled over several
+    registers and the bias add fold into a single slice, on UltraScale+ only the bias
+    add and its register: ``part.dsp_packs``; a product tiled over several
     keeps the partial sums and the bias add in LUTs), else it is a LUT multiplier
     with the adder beside it; a shared multiplier that is a power of two is a shift.
     Per channel group the constants are a function of the group counter (a LUT per bit
@@ -168,6 +169,9 @@ def resources(p: Params, d: dict, part):
     elif pr.dsp_multiply(xb, mb, part.dsp_widths):
         mul = pr.multiplier(xb, mb, part.dsp_widths)
         lane = lane + mul + Cost(LUT=_DSP_GLUE) + pr.reg(q_bits)
+        if not part.dsp_packs and mul.DSP == 1:  # the bias add and s3 in the slice; x1,
+            # p2 and, unless constant (one group), m1 and b2 in fabric (measured on xcup)
+            lane = lane + pr.reg(xb + d["prod_bits"] + (0 if d["groups"] == 1 else mb + acc))
         if not d["shared"]:  # the constants cannot fold into the slice (measured)
             lane = lane + Cost(LUT=6 * pr.clog2(d["groups"]))
         if mul.DSP > 1:

@@ -151,7 +151,7 @@ def resources(p: Params, d: dict, part):
         prod = pr.multiplier(xb, wb, part.dsp_widths, min(pw, acc), d["in_signed"],
                              d["w_signed"])
     p0 = min(pw, acc)
-    dsp = prod.DSP == 1  # a one-slice product (see mvu.resources)
+    dsp = prod.DSP == 1 and part.dsp_packs  # a one-slice product (see mvu.resources)
     # products, registered sign-extended to ACC_BITS (yosys merges the copies of the sign
     # bit); a DSP absorbs the operand and product registers
     # (over several slices, the low (B width - 1)-bit pieces stay in fabric registers)
