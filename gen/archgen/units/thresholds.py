@@ -271,20 +271,31 @@ def _terms(table: bytes, groups: int, rows: int, steps: int, w: int) -> tuple[in
     a = np.frombuffer(table, np.int64).reshape(groups, rows, steps) & ((1 << w) - 1)
     bits = ((a[..., None] >> np.arange(w)) & 1).astype(np.uint8)  # word, lane, k, bit
     const = bits.all(axis=0) | ~bits.any(axis=0)  # lane, k, bit
-    cols = np.packbits(bits, axis=0).reshape(-1, rows * steps * w).T
-    ids = np.unique(cols, axis=0, return_inverse=True)[1].reshape(rows, steps, w)
+    ids = _column_ids(bits.reshape(groups, -1)).reshape(rows, steps, w)
     pad = -w % 3  # the lowest position has the bits left over: pad below with a constant
-    ids = np.concatenate([np.full((rows, steps, pad), -1), ids], axis=2)
+    ids = np.concatenate([np.zeros((rows, steps, pad), np.int64), ids], axis=2)
     const = np.concatenate([np.ones((rows, steps, pad), bool), const], axis=2)
     pos = ids.shape[2] // 3
-    lane = np.broadcast_to(np.arange(rows)[:, None, None], (rows, steps, pos))
-    at = np.broadcast_to(np.arange(pos)[None, None, :], (rows, steps, pos))
-    keys = np.concatenate([lane[..., None], at[..., None], ids.reshape(rows, steps, pos, 3)],
-                          axis=3).reshape(-1, 5)
+    ids = ids.reshape(rows, steps, pos, 3)
+    n = int(ids.max()) + 1  # a position's three column ids as one number, then its place
+    trio = np.unique(ids[..., 0] * n + ids[..., 1], return_inverse=True)[1].reshape(ids.shape[:3])
+    trio = np.unique(trio * n + ids[..., 2], return_inverse=True)[1].reshape(ids.shape[:3])
+    place = (np.arange(rows)[:, None, None] * pos + np.arange(pos)[None, None, :])
+    keys = (place * (int(trio.max()) + 1) + trio).reshape(-1)
     fixed = const.reshape(rows, steps, pos, 3).all(axis=3).reshape(-1)
-    uniq, first = np.unique(keys, axis=0, return_index=True)
+    first = np.unique(keys, return_index=True)[1]
     n_const = int(fixed[first].sum())
-    return n_const, len(uniq) - n_const
+    return n_const, len(first) - n_const
+
+
+def _column_ids(cols: np.ndarray) -> np.ndarray:
+    """An id per column of ``cols`` (words x columns of 0/1), equal for equal columns."""
+    if cols.shape[0] <= 62:
+        key = (cols.T.astype(np.int64) << np.arange(cols.shape[0])).sum(axis=1)
+    else:
+        packed = np.ascontiguousarray(np.packbits(cols, axis=0).T)
+        key = packed.view(np.dtype((np.void, packed.shape[1]))).reshape(-1)
+    return np.unique(key, return_inverse=True)[1].reshape(-1).astype(np.int64)
 
 
 def _rom(p: Params, d: dict):
