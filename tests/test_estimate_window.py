@@ -1,8 +1,9 @@
 """The analytic resource model of memories (gen/archgen/estimate/memory.py), sliding-window
-generators (units/swg.py), pooling (units/pool.py) and the top's stream plumbing
-(estimate/glue.py) against yosys synth_xilinx on a grid of configurations that are not the
-fixtures': ROMs and RAMs on both sides of the LUT / block-RAM boundary, line buffers in
-LUT-RAM and block RAM, windowed and global pooling."""
+generators (units/swg.py), deformable window generators (units/dswg.py), pooling
+(units/pool.py) and the top's stream plumbing (estimate/glue.py) against yosys
+synth_xilinx on a grid of configurations that are not the fixtures': ROMs and RAMs on both
+sides of the LUT / block-RAM boundary, line buffers in LUT-RAM and block RAM, windowed and
+global pooling, bilinear sampling with its products on and off DSP slices."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ import random
 import shutil
 
 import pytest
+import test_cell_dswg
 
 from archgen.backends import verilog
 from archgen.estimate import get_part, glue, memory
@@ -18,7 +20,7 @@ from archgen.estimate.synth import Job, counts, run_job, yosys_version
 from archgen.ir.graph import Tensor
 from archgen.ir.types import QuantSpec
 from archgen.simulate import cache_root
-from archgen.units import pool, swg
+from archgen.units import dswg, pool, swg
 from cellsim import rtl
 
 PART = get_part("xc7z020")
@@ -64,6 +66,21 @@ SLOW_POOL = {
     "pool_sum3x3p1_8x8x4": pool_layer((8, 8, 4), "sum", (3, 3), (1, 1), (1, 1, 1, 1), 1, I8),
     "gpool_max_7x7x64_pe4": pool_layer((7, 7, 64), "max", (7, 7), (1, 1), (0, 0, 0, 0), 4, I8),
 }
+# deformable window generators, by their cell tests' names: fraction products on a DSP
+# (F 4) and in LUTs (F 2 at 7 bits, F 1), a mask, 1 to 3 lanes, a line buffer with the
+# offsets' clamp
+DSWG = ("k3_s1_p1_F2_mask", "k3_d2_p1_F4_mask_og2", "line_k3_s2_R1_og2_F3")
+SLOW_DSWG = ("9x11x3_k23_s2_d2_F1", "line_k23_s2_R2_F0", "k3_s2_p0_F4_og2")
+
+
+def dswg_layer(name):
+    line = test_cell_dswg.LINE_CASES
+    case, bound = line[name] if name in line else \
+        ({**test_cell_dswg.CASES, **test_cell_dswg.SLOW_CASES}[name], None)
+    op, ins, outs, _ = test_cell_dswg.layer(case, frames=1, bound=bound)
+    return op, ins, outs
+
+
 # (kind, depth, width): each pair straddles a boundary of yosys's memory_libmap choice
 MEMS = [("rom", 512, 16), ("rom", 512, 17), ("ram", 256, 8), ("ram", 256, 16)]
 SLOW_MEMS = [("rom", 4096, 2), ("rom", 4096, 3), ("rom", 256, 64), ("rom", 256, 72),
@@ -212,3 +229,14 @@ def test_window_against_yosys(tmp_path, name):
     op, x, y = table[name]
     got = synth_layer(tmp_path, unit, op, x, y)
     check(unit.resources(op, unit.derive(op, [x], [y]), PART), got, name)
+
+
+@pytest.mark.synth
+@pytest.mark.parametrize("name", _slow(DSWG, SLOW_DSWG))
+def test_dswg_against_yosys(tmp_path, name):
+    need_yosys()
+    op, ins, outs = dswg_layer(name)
+    for fname, text in verilog.layer_files("dut", op, ins, outs).items():
+        (tmp_path / fname).write_text(text)
+    got = synth(Job("dut", "dut", (tmp_path / "dut.v", *rtl(*dswg.CELLS))))
+    check(dswg.resources(op, dswg.derive(op, ins, outs), PART), got, name)
