@@ -330,9 +330,7 @@ def _distinct_columns(table: bytes, groups: int, fields: int, w: int) -> int:
     a = np.frombuffer(table, np.int64).reshape(groups, fields) & ((1 << w) - 1)
     cols = ((a[:, :, None] >> np.arange(w)) & 1).astype(np.uint8).reshape(groups, -1)
     keep = cols.any(axis=0) & ~cols.all(axis=0)
-    packed = np.packbits(cols[:, keep], axis=0)
-    return len(np.unique(np.ascontiguousarray(packed.T).view(
-        np.dtype((np.void, packed.shape[0]))))) if keep.any() else 0
+    return len(np.unique(_column_ids(cols[:, keep]))) if keep.any() else 0
 
 
 def _code_luts(steps: int, out_bits: int) -> float:
