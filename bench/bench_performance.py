@@ -39,6 +39,7 @@ import archgen  # noqa: E402
 from archgen.estimate.memory import rom_kind  # noqa: E402
 from archgen.estimate.model import estimate  # noqa: E402
 from archgen.estimate.parts import get_part  # noqa: E402
+from archgen.estimate.resources import Cost  # noqa: E402
 from models import cnv  # noqa: E402
 from perf_sim import JET_DEPTHS, cnv_fifos, fully_parallel  # noqa: E402
 
@@ -101,7 +102,7 @@ def measured(model, synth: bool, sim_x=None) -> dict:
 
             syn = report_project(Path(d) / "p", synth=True)["synth"]["total"]
             out.update({f"yosys_{k}": round(syn[k]) for k in ("LUT", "FF", "DSP")})
-            out["yosys_BRAM36"] = syn["BRAM36"] + syn["BRAM18"] / 2
+            out["yosys_BRAM36"] = Cost.of(syn).bram36
         if sim_x is not None:
             from archgen.simulate import simulate_project
 

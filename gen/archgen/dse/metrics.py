@@ -15,6 +15,7 @@ import numpy as np
 
 from ..config import Config
 from ..errors import ConfigError, ModelError
+from ..estimate.resources import KEYS, Cost
 from ..ir import Graph
 
 N_RANDOM = 256  # random inputs when no data is given
@@ -134,8 +135,8 @@ def measure(design, ctx: Context) -> dict:
     if out.shape != ctx.reference.shape:
         raise ModelError(f"design output shape {out.shape} differs from the model's "
                          f"{ctx.reference.shape}")
-    m = {k: tot[k] for k in ("LUT", "FF", "DSP", "BRAM36", "BRAM18", "CARRY4")}
-    m["BRAM"] = tot["BRAM36"] + tot["BRAM18"] / 2
+    m = {k: tot[k] for k in KEYS}
+    m["BRAM"] = Cost.of(tot).bram36
     m["interval"] = int(est.interval)
     m["latency"] = int(est.latency)
     m["fps"] = design.config.clock_mhz * 1e6 / max(1, est.interval)

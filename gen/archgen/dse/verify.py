@@ -27,6 +27,7 @@ import threading
 from pathlib import Path
 
 from ..errors import ArchgenError, ConfigError, ToolNotFoundError, VerificationError
+from ..estimate.resources import Cost
 
 FOLDER = "verify"  # DIR/verify/<trial>/
 BASELINE = "baseline"
@@ -174,7 +175,7 @@ def measured_block(metrics: dict, result: dict, project: str, simulator: str,
         for k in RESOURCES:
             block[k] = tot[k]
             errors[k] = _error_percent(metrics.get(k), tot[k])
-        block["BRAM"] = tot["BRAM36"] + tot["BRAM18"] / 2
+        block["BRAM"] = Cost.of(tot).bram36
     sim = result.get("sim")
     if sim is not None:
         block["mismatches"] = sim.get("mismatches")

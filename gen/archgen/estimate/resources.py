@@ -27,6 +27,11 @@ class Cost:
 
     __rmul__ = __mul__
 
+    @classmethod
+    def of(cls, totals) -> Cost:
+        """The Cost of a mapping with these keys (a report's totals; missing keys 0)."""
+        return cls(*(totals.get(k, 0) for k in KEYS))
+
     @property
     def bram36(self) -> float:
         """Block RAM in BRAM36 units (a BRAM18 is half of one)."""
